@@ -1,0 +1,88 @@
+"""Streaming gzip for uploads and downloads.
+
+:class:`GzipCompressionWrapper` compresses a readable file as it is read, holding at most one
+read's worth of input and output in memory. Its output is deterministic: the gzip header
+carries no timestamp and no file name, so the same input always gives the same bytes (and the
+same ETag or checksum on the server).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from typing import IO, Any
+
+from storages.utils import to_bytes
+
+__all__ = [
+    "CompressStorageMixin",
+    "CompressedFileMixin",
+    "GzipCompressionWrapper",
+    "is_gzip_archive_name",
+    "should_gzip",
+]
+
+# Names whose bytes are already a compressed archive: never gzip them again, and never
+# label them ``Content-Encoding: gzip`` (browsers would unpack the download).
+_ARCHIVE_SUFFIXES = (".gz", ".tgz", ".gzip", ".bz2", ".xz", ".zip", ".br", ".zst", ".7z")
+
+
+class GzipCompressionWrapper(io.RawIOBase):
+    """A readable stream of the gzip-compressed bytes of ``raw``."""
+
+    def __init__(self, raw: IO[Any], level: int = zlib.Z_BEST_COMPRESSION) -> None:
+        super().__init__()
+        self._raw = raw
+        # wbits=31 selects the gzip container; zlib writes mtime 0 and no name, so the output
+        # depends on the input bytes only.
+        self._compressor = zlib.compressobj(level=level, wbits=31)
+        self._pending = bytearray()
+        self._finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        size = len(view)
+        while len(self._pending) < size and not self._finished:
+            chunk = self._raw.read(size)
+            if chunk:
+                self._pending += self._compressor.compress(to_bytes(chunk))
+            else:
+                self._pending += self._compressor.flush(zlib.Z_FINISH)
+                self._finished = True
+        count = min(size, len(self._pending))
+        view[:count] = self._pending[:count]
+        del self._pending[:count]
+        return count
+
+
+def is_gzip_archive_name(name: str) -> bool:
+    """True for names of files that are already compressed archives (``.gz``, ``.zip`` ...)."""
+    return name.lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+def should_gzip(name: str, content_type: str, gzip_content_types: Any, params: dict[str, Any]) -> bool:
+    """Whether an upload should be gzipped on the way: the type asks for it, the name is not
+    an archive already, and no ``ContentEncoding`` was set explicitly."""
+    if params.get("ContentEncoding") or params.get("content_encoding"):
+        return False
+    if is_gzip_archive_name(name):
+        return False
+    return content_type in tuple(gzip_content_types)
+
+
+class CompressStorageMixin:
+    """Gives a storage ``_compress_content``: the streaming gzip of an upload."""
+
+    def _compress_content(self, content: IO[Any]) -> GzipCompressionWrapper:
+        return GzipCompressionWrapper(content)
+
+
+class CompressedFileMixin:
+    """Gives a file ``_decompress_file``: a gzip reader over a stored compressed stream."""
+
+    def _decompress_file(self, mode: str, file: IO[bytes], mtime: float = 0.0) -> gzip.GzipFile:
+        return gzip.GzipFile(mode=mode, fileobj=file, mtime=mtime)

@@ -1,0 +1,350 @@
+"""The one streaming file object that every provider's ``open()`` returns.
+
+:class:`StreamingFile` owns what is the same everywhere: mode parsing, UTF-8 text mode, lazy
+connection, chunked and ranged reads, ``readline`` and iteration, ``seek``/``tell`` where the
+provider can read ranges, part buffering for writes, and commit-on-close / abort-on-error.
+A provider subclasses it and implements a handful of hooks:
+
+reading
+    :meth:`StreamingFile._open_stream` returns a binary stream of the object from an offset.
+    It is called once when a read-mode file is opened (so a missing file raises
+    :class:`FileNotFoundError` from ``open()``, and the same response then serves the reads)
+    and again only after a ``seek`` elsewhere.
+
+writing
+    :meth:`StreamingFile._write_part` receives full parts of :attr:`StreamingFile.part_size`
+    bytes; :meth:`StreamingFile._commit` receives the remaining tail and publishes the file;
+    :meth:`StreamingFile._abort` discards whatever was sent. Leaving a ``with`` block by an
+    exception aborts: nothing is published under the file's name.
+
+Memory stays bounded by one part (writes) or one read chunk (reads) whatever the file size.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+from django.core.files.base import File
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from storages.base import BaseStorage
+
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+
+def parse_mode(mode: str) -> tuple[bool, bool]:
+    """``(writing, binary)`` for one of ``r``, ``rb``, ``w``, ``wb``; anything else is refused."""
+    normalized = "".join(sorted(mode))
+    table = {"r": (False, False), "br": (False, True), "w": (True, False), "bw": (True, True)}
+    if normalized not in table:
+        raise ValueError(
+            f"Unsupported file mode {mode!r}: storages open files with 'r', 'rb', 'w' or 'wb'."
+        )
+    return table[normalized]
+
+
+class _RangeReader(io.RawIOBase):
+    """A raw, optionally seekable reader over a provider's ``_open_stream`` hook."""
+
+    def __init__(self, owner: StreamingFile) -> None:
+        self._owner = owner
+        self._stream: IO[bytes] | None = None
+        self._stream_pos = 0
+        self._pos = 0
+
+    def start(self) -> None:
+        self._stream = self._owner._open_stream(0)
+        self._stream_pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._owner.supports_seek
+
+    def readinto(self, buffer: Any) -> int:
+        if self._stream is None or self._stream_pos != self._pos:
+            self._close_stream()
+            self._stream = self._owner._open_stream(self._pos)
+            self._stream_pos = self._pos
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(len(view))
+        count = len(data)
+        view[:count] = data
+        self._pos += count
+        self._stream_pos += count
+        return count
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if not self._owner.supports_seek:
+            raise io.UnsupportedOperation("This storage cannot seek in a file.")
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == io.SEEK_END:
+            target = self._owner.size + offset
+        else:
+            raise ValueError(f"Invalid whence {whence!r}")
+        if target < 0:
+            raise ValueError(f"Negative seek position {target}")
+        self._pos = target
+        return target
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._close_stream()
+        super().close()
+
+
+class _PartWriter(io.BufferedIOBase):
+    """Collects writes into parts of ``part_size`` bytes and hands them to the owner."""
+
+    def __init__(self, owner: StreamingFile) -> None:
+        self._owner = owner
+        self._buffer = bytearray()
+        self.bytes_written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        chunk = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
+        self._buffer += chunk
+        self.bytes_written += len(chunk)
+        part_size = self._owner.part_size
+        while len(self._buffer) >= part_size:
+            part = bytes(self._buffer[:part_size])
+            del self._buffer[:part_size]
+            self._owner._write_part(part)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self.bytes_written
+
+    def take_tail(self) -> bytes:
+        tail = bytes(self._buffer)
+        self._buffer.clear()
+        return tail
+
+
+class StreamingFile(File):
+    """Base class of every provider's file object.
+
+    ``name`` is the storage name the user asked for (without the location prefix). Providers
+    read ``self.storage`` and ``self.key`` (the normalised full key or path) in their hooks.
+    """
+
+    #: Bytes handed to :meth:`_write_part` at a time; also the most a write buffers in memory.
+    part_size: int = 8 * 1024 * 1024
+    #: Bytes requested from the provider stream per read.
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    #: Whether :meth:`_open_stream` accepts a non-zero offset (ranged reads).
+    supports_seek: bool = True
+
+    def __init__(self, name: str, mode: str, storage: BaseStorage, key: str | None = None) -> None:
+        self._writing, self._binary = parse_mode(mode)
+        self.name = name
+        self.mode = mode
+        self.storage = storage
+        self.key = key if key is not None else name
+        self._size: int | None = None
+        self._reader: _RangeReader | None = None
+        self._writer: _PartWriter | None = None
+        self._file: IO[Any] | None = None
+        self._finished = False
+        self._start()
+
+    # -- provider hooks -------------------------------------------------------------------
+
+    def _open_stream(self, offset: int) -> IO[bytes]:
+        """Return a readable binary stream of the object from byte ``offset`` to its end.
+
+        Raise :class:`FileNotFoundError` for a missing object. A provider that learns the size
+        from the response should store it in ``self._size``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot read.")
+
+    def _get_size(self) -> int:
+        """Return the object's size (asked only when the read response did not tell)."""
+        return int(self.storage.size(self.name))
+
+    def _write_part(self, data: bytes) -> None:
+        """Send one full part of :attr:`part_size` bytes."""
+        raise NotImplementedError(f"{type(self).__name__} cannot write.")
+
+    def _commit(self, tail: bytes) -> None:
+        """Send the remaining ``tail`` bytes and publish the file under its name."""
+        raise NotImplementedError(f"{type(self).__name__} cannot write.")
+
+    def _abort(self) -> None:
+        """Discard everything sent so far; the name must show no trace of this write."""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._finished = False
+        if self._writing:
+            self._writer = _PartWriter(self)
+            binary: IO[Any] = self._writer  # type: ignore[assignment]
+        else:
+            self._reader = _RangeReader(self)
+            self._reader.start()
+            binary = io.BufferedReader(self._reader, buffer_size=self.chunk_size)  # type: ignore[arg-type]
+        if self._binary:
+            self._file = binary
+        else:
+            self._file = io.TextIOWrapper(binary, encoding="utf-8", newline=None, write_through=True)  # type: ignore[arg-type]
+
+    @property  # type: ignore[override]
+    def file(self) -> IO[Any] | None:
+        return self._file
+
+    @file.setter
+    def file(self, value: IO[Any] | None) -> None:
+        # Django's File.__init__ and close() assign here; the stream is owned by this class.
+        if value is not None:
+            raise AttributeError("StreamingFile manages its own stream.")
+
+    @property
+    def closed(self) -> bool:
+        return self._finished
+
+    @property
+    def size(self) -> int:  # type: ignore[override]
+        if self._writing:
+            return self._writer.bytes_written if self._writer else 0
+        if self._size is None:
+            self._size = self._get_size()
+        return self._size
+
+    def readable(self) -> bool:
+        return not self._writing and not self._finished
+
+    def writable(self) -> bool:
+        return self._writing and not self._finished
+
+    def seekable(self) -> bool:
+        return not self._writing and self.supports_seek and not self._finished
+
+    def read(self, size: int = -1) -> Any:
+        if self._writing:
+            raise io.UnsupportedOperation("File was not opened in read mode.")
+        return self._require_open().read(size)
+
+    def write(self, data: Any) -> int:
+        if not self._writing:
+            raise io.UnsupportedOperation("File was not opened in write mode.")
+        if isinstance(data, str) and self._binary:
+            data = data.encode("utf-8")
+        elif isinstance(data, (bytes, bytearray, memoryview)) and not self._binary:
+            # Text-mode files accept bytes too, as the original backends did.
+            return self._writer.write(data) if self._writer else 0
+        return int(self._require_open().write(data))
+
+    def _require_open(self) -> IO[Any]:
+        if self._finished or self._file is None:
+            raise ValueError("I/O operation on closed file.")
+        return self._file
+
+    def __iter__(self) -> Any:
+        return iter(self._require_open())
+
+    def readline(self, size: int = -1) -> Any:
+        return self._require_open().readline(size)
+
+    def readlines(self, hint: int = -1) -> list[Any]:
+        return self._require_open().readlines(hint)
+
+    def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> StreamingFile:
+        """Rewind an open file, or reopen a closed one in the same mode."""
+        if mode is not None and parse_mode(mode) != (self._writing, self._binary):
+            raise ValueError("Cannot reopen file with a new mode.")
+        if not self._finished:
+            if not self._writing:
+                self.seek(0)
+            return self
+        self._start()
+        return self
+
+    def close(self) -> None:
+        """Finish the file: a write-mode file is committed (published) here."""
+        if self._finished:
+            return
+        try:
+            if self._writing and self._writer is not None:
+                if self._file is not None and not self._binary:
+                    self._file.flush()
+                tail = self._writer.take_tail()
+                try:
+                    self._commit(tail)
+                except BaseException:
+                    self._abort()
+                    raise
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        """Close without publishing anything written through this file."""
+        if self._finished:
+            return
+        try:
+            if self._writing:
+                self._abort()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        self._finished = True
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._writer is not None:
+            self._writer.take_tail()
+        self._file = None
+
+    def __enter__(self) -> StreamingFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.name} ({self.mode})>"
+
+    def __bool__(self) -> bool:
+        return bool(self.name)
+
+
+def copy_stream(source: Any, target: BinaryIO | StreamingFile, chunk_size: int) -> int:
+    """Copy ``source`` (whose ``read`` may return text) into ``target`` in chunks."""
+    total = 0
+    while True:
+        chunk = source.read(chunk_size)
+        if not chunk:
+            return total
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8")
+        target.write(chunk)
+        total += len(chunk)

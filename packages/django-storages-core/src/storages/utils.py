@@ -1,0 +1,218 @@
+"""Name handling and small helpers shared by every provider.
+
+The names a storage receives come from users (upload file names) and from code. Every
+provider turns them into remote keys or paths through :func:`normalize_name` and
+:func:`join_location`, so confinement is the same everywhere: a name never leaves the
+configured location or root, whatever that location is (also when it is empty).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import posixpath
+from typing import IO, Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+from django.core.files.utils import FileProxyMixin, validate_file_name
+from django.utils.encoding import force_bytes
+
+__all__ = [
+    "ReadBytesWrapper",
+    "check_location",
+    "clean_name",
+    "get_available_overwrite_name",
+    "is_seekable",
+    "join_location",
+    "lookup_env",
+    "normalize_name",
+    "safe_join",
+    "setting",
+    "to_bytes",
+    "url_quote",
+]
+
+
+def setting(name: str, default: Any = None) -> Any:
+    """The Django setting ``name``, or ``default`` when it is not set."""
+    return getattr(settings, name, default)
+
+
+def lookup_env(names: tuple[str, ...] | list[str]) -> str | None:
+    """The first non-empty environment variable among ``names``."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def to_bytes(content: Any) -> bytes | bytearray:
+    """``content`` as bytes: text is UTF-8 encoded, ``bytearray`` is kept as it is."""
+    if isinstance(content, bytearray):
+        return content
+    return force_bytes(content)
+
+
+def is_seekable(file_object: Any) -> bool:
+    """True unless the object says it cannot seek."""
+    return not hasattr(file_object, "seekable") or bool(file_object.seekable())
+
+
+def _check_characters(name: str) -> None:
+    for char in name:
+        if char == "\x00":
+            raise SuspiciousFileOperation(f"File name {name!r} contains a null byte.")
+        if ord(char) < 32 or ord(char) == 127:
+            raise SuspiciousFileOperation(
+                f"File name {name!r} contains the control character {char!r}."
+            )
+
+
+def clean_name(name: str | os.PathLike[str]) -> str:
+    """Tidy a name the way the original library did, without resolving escapes.
+
+    ``pathlib`` input becomes a string, backslashes become slashes, ``.`` segments and
+    duplicate slashes go away and a trailing slash is kept. ``..`` segments are resolved where
+    they stay inside the name; anything that would escape is left for
+    :func:`normalize_name` to refuse.
+    """
+    if isinstance(name, pathlib.PurePath):
+        name = name.as_posix()
+    name = os.fspath(name).replace("\\", "/")
+    cleaned = posixpath.normpath(name)
+    if name.endswith("/") and not cleaned.endswith("/"):
+        cleaned += "/"
+    if cleaned == ".":
+        return ""
+    return cleaned
+
+
+def normalize_name(name: str | os.PathLike[str], max_bytes: int | None = None) -> str:
+    """Normalise a storage name into a relative key that cannot escape its location.
+
+    * ``pathlib`` input is accepted; backslashes are path separators;
+    * ``.`` segments and duplicate slashes are dropped; ``..`` pops a segment;
+    * a ``..`` that would climb above the location, an absolute name, a null byte or a control
+      character raises :class:`~django.core.exceptions.SuspiciousFileOperation`;
+    * a trailing slash is kept (it marks a "directory" for ``listdir`` and ``url``);
+    * ``max_bytes`` limits the UTF-8 length of the result.
+    """
+    if isinstance(name, pathlib.PurePath):
+        name = name.as_posix()
+    raw = os.fspath(name)
+    if not isinstance(raw, str):
+        raise TypeError(f"A storage name must be str or a path, not {type(raw).__name__}.")
+    _check_characters(raw)
+    text = raw.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 2 and text[0].isalpha() and text[1:3] == ":/"):
+        raise SuspiciousFileOperation(
+            f"Detected path traversal attempt in {raw!r}: absolute names are not allowed."
+        )
+    parts: list[str] = []
+    for segment in text.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not parts:
+                raise SuspiciousFileOperation(
+                    f"Detected path traversal attempt in {raw!r}: it escapes the storage location."
+                )
+            parts.pop()
+            continue
+        parts.append(segment)
+    result = "/".join(parts)
+    if result and text.endswith("/"):
+        result += "/"
+    if max_bytes is not None and len(result.encode("utf-8")) > max_bytes:
+        raise SuspiciousFileOperation(
+            f"File name {raw[:80]!r}... is {len(result.encode('utf-8'))} bytes long once encoded; "
+            f"this storage accepts at most {max_bytes}."
+        )
+    return result
+
+
+def join_location(location: str, name: str) -> str:
+    """Join a normalised ``name`` below ``location`` (which may be empty or absolute)."""
+    if not location:
+        return name
+    base = location.rstrip("/")
+    if not name:
+        return base + "/"
+    return f"{base}/{name}"
+
+
+def safe_join(base: str, *paths: str) -> str:
+    """Join ``paths`` below ``base`` and refuse results outside it.
+
+    Kept for code written against the original ``storages.utils.safe_join``. Unlike the
+    original, a ``..`` that escapes is refused even when ``base`` is empty, and the error is
+    :class:`~django.core.exceptions.SuspiciousFileOperation` (a ``ValueError`` was raised before).
+    """
+    joined = "/".join(p.replace("\\", "/").strip("/") for p in paths if p)
+    trailing = bool(paths) and paths[-1].endswith("/")
+    relative = normalize_name(joined + ("/" if trailing and joined else ""))
+    return join_location(base.strip("/"), relative).lstrip("/")
+
+
+def check_location(storage: Any) -> None:
+    """Refuse an object-store ``location`` that starts with a slash."""
+    location = getattr(storage, "location", "") or ""
+    if location.startswith("/"):
+        correct = location.lstrip("/")
+        raise ImproperlyConfigured(
+            f"{storage.__class__.__name__}.location cannot begin with a leading slash. "
+            f"Found '{location}'. Use '{correct}' instead."
+        )
+
+
+def get_available_overwrite_name(name: str, max_length: int | None) -> str:
+    """The name to use when overwriting is allowed: ``name``, truncated to ``max_length``.
+
+    The file root is shortened to fit while the extension is kept; nothing is checked on the
+    server.
+    """
+    dir_name, file_name = os.path.split(name)
+    if ".." in pathlib.PurePath(dir_name).parts:
+        raise SuspiciousFileOperation(f"Detected path traversal attempt in '{dir_name}'")
+    validate_file_name(file_name, allow_relative_path=True)
+    if max_length is None or len(name) <= max_length:
+        return name
+    file_root, file_ext = os.path.splitext(file_name)
+    truncation = len(name) - max_length
+    file_root = file_root[:-truncation]
+    if not file_root:
+        raise SuspiciousFileOperation(
+            f'Storage tried to truncate away entire filename "{name}". '
+            'Please make sure that the corresponding file field allows sufficient "max_length".'
+        )
+    name = os.path.join(dir_name, f"{file_root}{file_ext}")
+    validate_file_name(name, allow_relative_path=True)
+    return name
+
+
+def url_quote(name: str) -> str:
+    """Percent-encode a storage name for a URL path (``/`` stays, ``+&#?%`` and spaces do not)."""
+    return quote(name, safe="/~")
+
+
+class ReadBytesWrapper(FileProxyMixin):
+    """Wrap a file whose ``read`` may return text so that it always returns bytes."""
+
+    def __init__(self, file: IO[Any], encoding: str | None = None) -> None:
+        self.file = file
+        self._encoding = encoding or getattr(file, "encoding", None) or "utf-8"
+
+    def read(self, *args: Any, **kwargs: Any) -> bytes:
+        content = self.file.read(*args, **kwargs)
+        if isinstance(content, str):
+            return content.encode(self._encoding)
+        return bytes(content)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.file.close()
