@@ -1,0 +1,36 @@
+"""Minimal Django configuration for provider test suites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def configure_django(**overrides: Any) -> None:
+    """Configure Django once for a test session (later calls do nothing).
+
+    ``INSTALLED_APPS`` holds ``storages`` so the system checks, the management command and the
+    conformance kit's ``FileField`` model work. Pass overrides for anything else.
+    """
+    import django
+    from django.conf import settings
+
+    if settings.configured:
+        return
+    options: dict[str, Any] = {
+        "SECRET_KEY": "storages-tests-not-secret",
+        "INSTALLED_APPS": [
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django.contrib.staticfiles",
+            "storages",
+        ],
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        "USE_TZ": True,
+        "TIME_ZONE": "UTC",
+        "MEDIA_URL": "/media/",
+        "STATIC_URL": "/static/",
+        "DEFAULT_AUTO_FIELD": "django.db.models.AutoField",
+    }
+    options.update(overrides)
+    settings.configure(**options)
+    django.setup()
