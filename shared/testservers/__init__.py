@@ -40,10 +40,14 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, tim
     raise ServerUnavailable(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
-def start_process(args: Sequence[str], port: int, log_path: str, timeout: float = 30.0, **kwargs: object) -> subprocess.Popen[bytes]:
+def start_process(
+    args: Sequence[str], port: int, log_path: str, timeout: float = 30.0, **kwargs: object
+) -> subprocess.Popen[bytes]:
     """Start ``args`` with output to ``log_path`` and wait for ``port``; stop it on failure."""
     log = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
-    process = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+    process = subprocess.Popen(
+        list(args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
+    )  # type: ignore[call-overload]
     try:
         wait_for_port(port, process, timeout)
     except ServerUnavailable as exc:

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import FileSystemStorage, InMemoryStorage
+from django.core.files.storage import FileSystemStorage, InMemoryStorage, Storage
 from memory_provider import MemoryStorage
-
-from django.core.files.storage import Storage
 
 from storages.testing import StorageConformanceTests
 

@@ -16,7 +16,16 @@ def storage() -> MemoryStorage:
     return MemoryStorage(bucket_name="files", location="media")
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("r", (False, False)), ("rb", (False, True)), ("w", (True, False)), ("wb", (True, True)), ("bw", (True, True))])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("r", (False, False)),
+        ("rb", (False, True)),
+        ("w", (True, False)),
+        ("wb", (True, True)),
+        ("bw", (True, True)),
+    ],
+)
 def test_parse_mode(mode: str, expected: tuple[bool, bool]) -> None:
     assert parse_mode(mode) == expected
 

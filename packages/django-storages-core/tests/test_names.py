@@ -70,7 +70,12 @@ def test_storage_refuses_overlong_keys_including_location() -> None:
 
 @pytest.mark.parametrize(
     ("location", "name", "expected"),
-    [("", "a.txt", "a.txt"), ("media", "a.txt", "media/a.txt"), ("media/", "", "media/"), ("/srv/root/", "x/y", "/srv/root/x/y")],
+    [
+        ("", "a.txt", "a.txt"),
+        ("media", "a.txt", "media/a.txt"),
+        ("media/", "", "media/"),
+        ("/srv/root/", "x/y", "/srv/root/x/y"),
+    ],
 )
 def test_join_location(location: str, name: str, expected: str) -> None:
     assert join_location(location, name) == expected

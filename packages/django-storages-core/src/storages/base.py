@@ -167,7 +167,7 @@ class BaseStorage(Storage):
         """Stream ``content`` through a write-mode file: committed whole, or not at all."""
         if is_seekable(content):
             content.seek(0)
-        source = ReadBytesWrapper(content)  # type: ignore[arg-type]
+        source = ReadBytesWrapper(content)
         target = self._open(name, "wb")
         with target:
             copy_stream(source, target, target.part_size)

@@ -23,8 +23,7 @@ class UnknownOptionError(StorageConfigurationError):
         self.closest = closest
         hint = f" Did you mean '{closest}'?" if closest else ""
         super().__init__(
-            f"{backend} has no option '{key}'.{hint} "
-            f"Valid options are: {', '.join(sorted(valid))}."
+            f"{backend} has no option '{key}'.{hint} Valid options are: {', '.join(sorted(valid))}."
         )
 
 
@@ -35,8 +34,7 @@ class MissingOptionError(StorageConfigurationError):
         self.backend = backend
         self.option = option
         super().__init__(
-            f"{backend} needs the option '{option}', but it is not set. "
-            f"Set it in {' or '.join(looked_in)}."
+            f"{backend} needs the option '{option}', but it is not set. Set it in {' or '.join(looked_in)}."
         )
 
 

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
     from storages.base import BaseStorage
 
+    _FileBase = File[Any]
+else:
+    _FileBase = File  # File is generic only in django-stubs
+
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 
@@ -40,9 +44,7 @@ def parse_mode(mode: str) -> tuple[bool, bool]:
     normalized = "".join(sorted(mode))
     table = {"r": (False, False), "br": (False, True), "w": (True, False), "bw": (True, True)}
     if normalized not in table:
-        raise ValueError(
-            f"Unsupported file mode {mode!r}: storages open files with 'r', 'rb', 'w' or 'wb'."
-        )
+        raise ValueError(f"Unsupported file mode {mode!r}: storages open files with 'r', 'rb', 'w' or 'wb'.")
     return table[normalized]
 
 
@@ -141,7 +143,7 @@ class _PartWriter(io.BufferedIOBase):
         return tail
 
 
-class StreamingFile(File):
+class StreamingFile(_FileBase):
     """Base class of every provider's file object.
 
     ``name`` is the storage name the user asked for (without the location prefix). Providers
@@ -180,7 +182,7 @@ class StreamingFile(File):
 
     def _get_size(self) -> int:
         """Return the object's size (asked only when the read response did not tell)."""
-        return int(self.storage.size(self.name))
+        return int(self.storage.size(self.name or ""))
 
     def _write_part(self, data: bytes) -> None:
         """Send one full part of :attr:`part_size` bytes."""
@@ -203,13 +205,13 @@ class StreamingFile(File):
         else:
             self._reader = _RangeReader(self)
             self._reader.start()
-            binary = io.BufferedReader(self._reader, buffer_size=self.chunk_size)  # type: ignore[arg-type]
+            binary = io.BufferedReader(self._reader, buffer_size=self.chunk_size)
         if self._binary:
             self._file = binary
         else:
-            self._file = io.TextIOWrapper(binary, encoding="utf-8", newline=None, write_through=True)  # type: ignore[arg-type]
+            self._file = io.TextIOWrapper(binary, encoding="utf-8", newline=None, write_through=True)
 
-    @property  # type: ignore[override]
+    @property
     def file(self) -> IO[Any] | None:
         return self._file
 
@@ -224,7 +226,7 @@ class StreamingFile(File):
         return self._finished
 
     @property
-    def size(self) -> int:  # type: ignore[override]
+    def size(self) -> int:
         if self._writing:
             return self._writer.bytes_written if self._writer else 0
         if self._size is None:

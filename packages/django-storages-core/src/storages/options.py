@@ -197,9 +197,7 @@ def _resolve_one(
         return Resolved(kwargs[option.name], "OPTIONS")
     owner = defining_class(cls, option.name)
     if owner is not None:
-        return Resolved(
-            vars(owner)[option.name], f"class attribute {owner.__name__}.{option.name}"
-        )
+        return Resolved(vars(owner)[option.name], f"class attribute {owner.__name__}.{option.name}")
     for setting_name in option.settings:
         value = getattr(django_settings, setting_name, _MISSING)
         if value is not _MISSING:

@@ -110,8 +110,7 @@ def get_backend(alias: str) -> Backend:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured(
-        f"No storage backend is registered under the alias '{alias}'. "
-        f"Installed storage aliases: {installed}."
+        f"No storage backend is registered under the alias '{alias}'. Installed storage aliases: {installed}."
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import pathlib
 import posixpath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -66,9 +66,7 @@ def _check_characters(name: str) -> None:
         if char == "\x00":
             raise SuspiciousFileOperation(f"File name {name!r} contains a null byte.")
         if ord(char) < 32 or ord(char) == 127:
-            raise SuspiciousFileOperation(
-                f"File name {name!r} contains the control character {char!r}."
-            )
+            raise SuspiciousFileOperation(f"File name {name!r} contains the control character {char!r}.")
 
 
 def clean_name(name: str | os.PathLike[str]) -> str:
@@ -198,15 +196,22 @@ def url_quote(name: str) -> str:
     return quote(name, safe="/~")
 
 
-class ReadBytesWrapper(FileProxyMixin):
+if TYPE_CHECKING:
+    _ProxyBase = FileProxyMixin[Any]
+else:
+    _ProxyBase = FileProxyMixin  # generic only in django-stubs
+
+
+class ReadBytesWrapper(_ProxyBase):
     """Wrap a file whose ``read`` may return text so that it always returns bytes."""
 
     def __init__(self, file: IO[Any], encoding: str | None = None) -> None:
         self.file = file
+        self._wrapped = file
         self._encoding = encoding or getattr(file, "encoding", None) or "utf-8"
 
     def read(self, *args: Any, **kwargs: Any) -> bytes:
-        content = self.file.read(*args, **kwargs)
+        content = self._wrapped.read(*args, **kwargs)
         if isinstance(content, str):
             return content.encode(self._encoding)
         return bytes(content)
@@ -215,4 +220,4 @@ class ReadBytesWrapper(FileProxyMixin):
         return True
 
     def close(self) -> None:
-        self.file.close()
+        self._wrapped.close()

@@ -186,7 +186,7 @@ class StorageConformanceTests:
                 buffer[: len(data)] = data
                 return len(data)
 
-        saved = storage.save(name, Unseekable())
+        saved = storage.save(name, Unseekable())  # type: ignore[arg-type]
         assert self.read_all(storage, saved) == b"streamed once"
 
     # -- modes ----------------------------------------------------------------------------
@@ -433,7 +433,7 @@ class StorageConformanceTests:
         assert self.read_all(storage, name) == b"pickled"
 
     def test_deconstruct_omits_secrets(self, storage: Storage) -> None:
-        path, args, kwargs = storage.deconstruct()
+        path, _args, kwargs = storage.deconstruct()  # type: ignore[attr-defined]
         assert path.rsplit(".", 1)[-1] == type(storage).__name__
         options = getattr(type(storage), "options", ())
         secrets = {option.name for option in options if option.secret}
