@@ -113,8 +113,7 @@ def test_missing_required_option_is_E002_saying_where_to_set_it() -> None:
     messages = run({"default": {"BACKEND": DEMO}})
     assert ids(messages) == ["storages.E002"]
     assert messages[0].msg == (
-        "STORAGES['default'] uses DemoStorage, which needs the option 'bucket_name', "
-        "but it is not set."
+        "STORAGES['default'] uses DemoStorage, which needs the option 'bucket_name', but it is not set."
     )
     assert "STORAGES['default']['OPTIONS']['bucket_name']" in (messages[0].hint or "")
     assert "settings.DEMO_BUCKET_NAME" in (messages[0].hint or "")
@@ -145,9 +144,7 @@ def test_installed_alias_resolves_through_the_registry(entry_points: list[Any]) 
 def test_first_party_module_not_installed_names_its_distribution(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(
-        checks.FIRST_PARTY_MODULES, "storages.backends.nowhere", "django-storages-nowhere"
-    )
+    monkeypatch.setitem(checks.FIRST_PARTY_MODULES, "storages.backends.nowhere", "django-storages-nowhere")
     messages = run({"default": {"BACKEND": "storages.backends.nowhere.NowhereStorage"}})
     assert ids(messages) == ["storages.E003"]
     assert "pip install django-storages-nowhere" in (messages[0].hint or "")
@@ -178,9 +175,7 @@ def test_secret_from_a_setting_is_scrubbed_too() -> None:
 
 
 def test_unexpected_construction_error_is_E004_with_its_type() -> None:
-    messages = run(
-        {"default": {"BACKEND": f"{__name__}.BrokenStorage", "OPTIONS": {"token": SECRET}}}
-    )
+    messages = run({"default": {"BACKEND": f"{__name__}.BrokenStorage", "OPTIONS": {"token": SECRET}}})
     assert ids(messages) == ["storages.E004"]
     assert "RuntimeError" in messages[0].msg
     assert SECRET not in text(messages)

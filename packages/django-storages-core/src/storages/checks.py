@@ -159,10 +159,10 @@ def load_backend(alias: str, config: Mapping[str, Any]) -> type:
     try:
         backend = import_string(path)
     except MissingDependencyError as exc:
-        first, _, rest = str(exc).partition("\n")
+        what, rest = _split_install_message(exc)
         raise BackendLoadError(
-            f"{where} is {path!r}, which cannot be loaded: {first}",
-            hint=" ".join(part for part in (rest.strip(), exc.install_line) if part),
+            f"{where} is {path!r}, which cannot be loaded: {what}",
+            hint=" ".join(part for part in (f"Install it with: {exc.install_line}", rest) if part),
             install_line=exc.install_line,
         ) from exc
     except DuplicateAliasError as exc:
@@ -178,14 +178,23 @@ def load_backend(alias: str, config: Mapping[str, Any]) -> type:
     return backend
 
 
+def _split_install_message(exc: MissingDependencyError) -> tuple[str, str]:
+    """The "what is missing" sentence of ``exc`` and its extra lines, without the install line.
+
+    The install line goes into the hint, so that the message does not say it twice.
+    """
+    first, _, rest = str(exc).partition("\n")
+    what = first.replace(f" Install it with: {exc.install_line}", "").strip()
+    return what, rest.strip()
+
+
 def _module_not_found(where: str, path: str, exc: ModuleNotFoundError) -> BackendLoadError:
     missing = exc.name or ""
     for module, distribution in FIRST_PARTY_MODULES.items():
         if path.startswith(module + ".") and module.startswith(missing):
             line = f"pip install {distribution}"
             return BackendLoadError(
-                f"{where} is {path!r}, but {module} is not installed: it is part of "
-                f"{distribution}.",
+                f"{where} is {path!r}, but {module} is not installed: it is part of {distribution}.",
                 hint=f"Install it with: {line}",
                 install_line=line,
             )
@@ -261,10 +270,10 @@ def _check_options(entry: _Entry) -> list[CheckMessage]:
         if exc.option not in suggested:
             messages.append(_missing_option(where, cls, exc))
     except MissingDependencyError as exc:
+        what, _ = _split_install_message(exc)
         messages.append(
             Error(
-                f"{where} uses {cls.__name__}, which cannot be used: "
-                f"{scrub(str(exc), secrets).splitlines()[0]}",
+                f"{where} uses {cls.__name__}, which cannot be used: {scrub(what, secrets)}",
                 hint=f"Install it with: {exc.install_line}",
                 id="storages.E003",
             )
@@ -288,8 +297,7 @@ def _unknown_option(where: str, cls: type[BaseStorage], exc: UnknownOptionError)
         message += f" Did you mean {exc.closest!r}?"
     return Error(
         message,
-        hint=f"Valid options of {cls.__module__}.{cls.__qualname__}: "
-        f"{', '.join(sorted(cls.options.names))}.",
+        hint=f"Valid options of {cls.__module__}.{cls.__qualname__}: {', '.join(sorted(cls.options.names))}.",
         id="storages.E001",
     )
 
