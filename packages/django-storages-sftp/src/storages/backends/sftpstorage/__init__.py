@@ -1,0 +1,10 @@
+"""SFTP storage for Django: ``STORAGES = {"default": {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", ...}}``.
+
+The public names live here, at the import path of the original django-storages; the
+implementation is in private modules beside this one.
+"""
+
+from storages.backends.sftpstorage._connection import UnknownHostKeyError, UnknownHostKeyWarning
+from storages.backends.sftpstorage._storage import SFTPStorage, SFTPStorageFile
+
+__all__ = ["SFTPStorage", "SFTPStorageFile", "UnknownHostKeyError", "UnknownHostKeyWarning"]
