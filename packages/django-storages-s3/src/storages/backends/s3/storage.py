@@ -1,0 +1,704 @@
+"""``S3Storage``: Amazon S3 and S3-compatible services through one shared boto3 client."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import mimetypes
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from typing import IO, Any, ClassVar
+
+from django.conf import settings
+from django.core.files.base import File
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+from django.utils.http import urlencode
+
+from storages.backends.s3.cloudfront import get_cloudfront_signer
+from storages.backends.s3.files import S3File
+from storages.backends.s3.signing import BucketEndpoint, SigV4Presigner, query_parameter_name
+from storages.base import BaseStorage
+from storages.compress import GzipCompressionWrapper, should_gzip
+from storages.exceptions import MissingDependencyError, StorageConfigurationError
+from storages.files import copy_stream
+from storages.options import Option, OptionSet
+from storages.utils import ReadBytesWrapper, check_location, is_seekable, normalize_name, url_quote
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError, NoCredentialsError
+except ImportError as exc:  # pragma: no cover - boto3 is a dependency of the distribution
+    raise MissingDependencyError("boto3 (the AWS SDK for Python)", "django-storages-s3") from exc
+
+__all__ = ["S3Storage"]
+
+_omitted: Any = object()
+
+#: Parameters of ``get_object_parameters()`` that reads (GET and HEAD) need too.
+DOWNLOAD_PARAMETERS = frozenset(
+    {
+        "ChecksumMode",
+        "VersionId",
+        "SSECustomerAlgorithm",
+        "SSECustomerKey",
+        "SSECustomerKeyMD5",
+        "RequestPayer",
+        "ExpectedBucketOwner",
+    }
+)
+_SSE_CUSTOMER = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
+
+# Content types for names that are compressed archives: the bytes are stored as they are, so
+# the type describes the archive and no ``Content-Encoding`` is set (django-storages#917).
+_ARCHIVE_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "br": "application/x-brotli",
+    "compress": "application/x-compress",
+}
+
+DEFAULT_GZIP_CONTENT_TYPES = (
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "image/svg+xml",
+)
+
+S3_OPTIONS = OptionSet(
+    Option(
+        "access_key",
+        setting=("AWS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        env=("AWS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        secret=True,
+        doc="Access key id. Unset: boto3's default credential chain.",
+    ),
+    Option(
+        "secret_key",
+        setting=("AWS_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        env=("AWS_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        secret=True,
+        doc="Secret access key.",
+    ),
+    Option(
+        "security_token",
+        setting=("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+        env=("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+        secret=True,
+        doc="Session token of temporary credentials.",
+    ),
+    Option(
+        "session_profile",
+        setting="AWS_S3_SESSION_PROFILE",
+        env="AWS_S3_SESSION_PROFILE",
+        doc="Profile of the AWS config files to use instead of keys (not with access_key/secret_key).",
+    ),
+    Option(
+        "file_overwrite",
+        default=True,
+        setting="AWS_S3_FILE_OVERWRITE",
+        doc="Save over an existing object of the same name instead of choosing a new name.",
+    ),
+    Option(
+        "object_parameters",
+        default_factory=dict,
+        setting="AWS_S3_OBJECT_PARAMETERS",
+        doc="Extra PutObject parameters for every upload (CacheControl, Metadata, SSE ...); "
+        "per object: override get_object_parameters(name).",
+    ),
+    Option(
+        "bucket_name",
+        setting="AWS_STORAGE_BUCKET_NAME",
+        required=True,
+        doc="Bucket holding the files.",
+    ),
+    Option(
+        "querystring_auth",
+        default=True,
+        setting="AWS_QUERYSTRING_AUTH",
+        doc="Sign URLs (S3 presigned, or CloudFront-signed with a custom domain and key).",
+    ),
+    Option(
+        "querystring_expire",
+        default=3600,
+        setting="AWS_QUERYSTRING_EXPIRE",
+        doc="Seconds a signed URL stays valid.",
+    ),
+    Option(
+        "signature_version",
+        setting="AWS_S3_SIGNATURE_VERSION",
+        doc="botocore signature version (unset: s3v4). Ignored when client_config is set.",
+    ),
+    Option(
+        "location",
+        default="",
+        setting="AWS_LOCATION",
+        doc="Key prefix of every name; must not start with a slash.",
+    ),
+    Option(
+        "custom_domain",
+        setting="AWS_S3_CUSTOM_DOMAIN",
+        doc="Domain (CloudFront or another CDN) used to build URLs, without scheme or trailing slash.",
+    ),
+    Option(
+        "cloudfront_key_id",
+        setting="AWS_CLOUDFRONT_KEY_ID",
+        doc="CloudFront key id for signed URLs (with cloudfront_key).",
+    ),
+    Option(
+        "cloudfront_key",
+        setting="AWS_CLOUDFRONT_KEY",
+        secret=True,
+        doc="PEM RSA private key for CloudFront signed URLs (with cloudfront_key_id).",
+    ),
+    Option(
+        "addressing_style",
+        setting="AWS_S3_ADDRESSING_STYLE",
+        choices=(None, "auto", "virtual", "path"),
+        doc="'virtual' or 'path' addressing. Ignored by the client when client_config is set.",
+    ),
+    Option(
+        "file_name_charset",
+        default="utf-8",
+        setting="AWS_S3_FILE_NAME_CHARSET",
+        deprecated="it never had an effect (keys are UTF-8); remove AWS_S3_FILE_NAME_CHARSET.",
+        doc="Unused; kept so that old settings still load.",
+    ),
+    Option(
+        "gzip",
+        default=False,
+        setting="AWS_IS_GZIPPED",
+        doc="Gzip uploads whose content type is in gzip_content_types; decode them on read.",
+    ),
+    Option(
+        "gzip_content_types",
+        default=DEFAULT_GZIP_CONTENT_TYPES,
+        setting="GZIP_CONTENT_TYPES",
+        doc="Content types compressed when gzip is on.",
+    ),
+    Option(
+        "url_protocol",
+        default="https:",
+        setting="AWS_S3_URL_PROTOCOL",
+        falsy_is_default=True,
+        doc="Scheme of custom-domain URLs, with the colon.",
+    ),
+    Option(
+        "endpoint_url",
+        setting="AWS_S3_ENDPOINT_URL",
+        doc="Endpoint of an S3-compatible service (MinIO, R2, B2, Spaces); set region_name too.",
+    ),
+    Option(
+        "proxies",
+        setting="AWS_S3_PROXIES",
+        doc="botocore proxies dict. Ignored when client_config is set.",
+    ),
+    Option("region_name", setting="AWS_S3_REGION_NAME", doc="Region of the bucket."),
+    Option("use_ssl", default=True, setting="AWS_S3_USE_SSL", doc="Use HTTPS for requests."),
+    Option(
+        "verify",
+        setting="AWS_S3_VERIFY",
+        doc="TLS verification: False, or a CA bundle path. Unset: verify with the default CAs.",
+    ),
+    Option(
+        "max_memory_size",
+        default=0,
+        setting="AWS_S3_MAX_MEMORY_SIZE",
+        doc="Accepted for compatibility. Reads stream, so memory is bounded whatever this says.",
+    ),
+    Option(
+        "default_acl",
+        setting="AWS_DEFAULT_ACL",
+        doc="Canned ACL for uploads unless object_parameters has ACL. Unset: no ACL header.",
+    ),
+    Option(
+        "use_threads",
+        default=True,
+        setting="AWS_S3_USE_THREADS",
+        doc="Deprecated: set to False it warns; use transfer_config.",
+    ),
+    Option(
+        "transfer_config",
+        setting="AWS_S3_TRANSFER_CONFIG",
+        doc="boto3 TransferConfig; its max_concurrency sets how many parts upload at once.",
+    ),
+    Option(
+        "client_config",
+        setting="AWS_S3_CLIENT_CONFIG",
+        doc="botocore Config (retries, timeouts, pool size); replaces addressing_style, "
+        "signature_version and proxies.",
+    ),
+)
+
+# -- one client per configuration -----------------------------------------------------------
+
+_clients_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+
+def _digest(value: str | None) -> str | None:
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
+def clear_clients() -> None:
+    """Forget every shared client (tests, or after credentials changed at run time)."""
+    with _clients_lock:
+        _clients.clear()
+
+
+@deconstructible
+class S3Storage(BaseStorage):
+    """Amazon S3 storage.
+
+    Every request goes through one botocore client shared by all storages with the same
+    configuration (botocore clients are thread-safe). It is created on the first request;
+    constructing the storage and building unsigned or custom-domain URLs never creates it.
+    """
+
+    options = S3_OPTIONS
+    overwrite_option = "file_overwrite"
+    max_name_bytes = 1024
+    file_class = S3File
+    transient_attributes = ("_client", "_session", "_client_lock", "_presigner", "_endpoint", "_local")
+    distribution = "django-storages-s3"
+
+    default_content_type: ClassVar[str] = "application/octet-stream"
+    #: Deprecated: set ``client_config`` instead.
+    config: ClassVar[Any] = None
+
+    ClientError = ClientError
+    #: CloudFront signer (``None``: no signed CloudFront URLs). A subclass may set it.
+    cloudfront_signer: Any
+
+    # Option values (set by BaseStorage from the OptionSet).
+    access_key: str | None
+    secret_key: str | None
+    security_token: str | None
+    session_profile: str | None
+    file_overwrite: bool
+    object_parameters: dict[str, Any]
+    bucket_name: str
+    querystring_auth: bool
+    querystring_expire: int
+    signature_version: str | None
+    location: str
+    custom_domain: str | None
+    cloudfront_key_id: str | None
+    cloudfront_key: str | bytes | None
+    addressing_style: str | None
+    gzip: bool
+    gzip_content_types: Any
+    url_protocol: str
+    endpoint_url: str | None
+    proxies: dict[str, str] | None
+    region_name: str | None
+    use_ssl: bool
+    verify: bool | str | None
+    max_memory_size: int
+    default_acl: str | None
+    use_threads: bool
+    transfer_config: Any
+    client_config: Any
+
+    def __init__(self, **kwargs: Any) -> None:
+        signer = kwargs.pop("cloudfront_signer", _omitted)
+        super().__init__(**kwargs)
+        # A signer holds a private key: never write it into migrations.
+        self._constructor_args[1].pop("cloudfront_signer", None)
+        if signer is not _omitted:
+            self.cloudfront_signer = signer
+        elif getattr(type(self), "cloudfront_signer", _omitted) is _omitted:
+            if self.cloudfront_key_id and self.cloudfront_key:
+                self.cloudfront_signer = self.get_cloudfront_signer(
+                    self.cloudfront_key_id, self.cloudfront_key
+                )
+            else:
+                self.cloudfront_signer = None
+
+    # -- configuration --------------------------------------------------------------------
+
+    def validate_options(self) -> None:
+        check_location(self)
+        if (self.access_key or self.secret_key) and self.session_profile:
+            raise StorageConfigurationError(
+                "AWS_S3_SESSION_PROFILE/session_profile should not be provided with "
+                "AWS_S3_ACCESS_KEY_ID/access_key and AWS_S3_SECRET_ACCESS_KEY/secret_key: "
+                "use either a profile or keys."
+            )
+        if bool(self.cloudfront_key_id) != bool(self.cloudfront_key):
+            raise StorageConfigurationError(
+                "Both AWS_CLOUDFRONT_KEY_ID/cloudfront_key_id and AWS_CLOUDFRONT_KEY/"
+                "cloudfront_key must be provided together."
+            )
+        if type(self).config is not None:
+            warnings.warn(
+                f"{type(self).__name__}.config is deprecated: set the client_config option "
+                "(or AWS_S3_CLIENT_CONFIG) to a botocore.config.Config instead.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            if self.client_config is None:
+                self.client_config = type(self).config
+        if self.use_threads is False:
+            warnings.warn(
+                "AWS_S3_USE_THREADS/use_threads is deprecated: set transfer_config to "
+                "boto3.s3.transfer.TransferConfig(use_threads=False) instead.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+        if self.url_protocol and not str(self.url_protocol).endswith(":"):
+            raise StorageConfigurationError(
+                f"AWS_S3_URL_PROTOCOL/url_protocol is {self.url_protocol!r}; it must end with "
+                f"a colon, e.g. {str(self.url_protocol).rstrip(':/') + ':'!r}."
+            )
+
+    def get_cloudfront_signer(self, key_id: str, key: str | bytes) -> Any:
+        """The signer for CloudFront URLs (cached per key id and key digest). Override hook."""
+        return get_cloudfront_signer(key_id, key)
+
+    def _init_transient(self) -> None:
+        self._client: Any = None
+        self._session: Any = None
+        self._client_lock = threading.Lock()
+        self._presigner: SigV4Presigner | None = None
+        self._endpoint: BucketEndpoint | None = None
+        self._local = threading.local()
+
+    # -- the client -----------------------------------------------------------------------
+
+    def _client_key(self) -> tuple[Any, ...]:
+        config = self.client_config
+        config_key: Any = ("default", self.signature_version, self.addressing_style, repr(self.proxies))
+        if config is not None:
+            config_key = ("given", id(config))
+        return (
+            self.session_profile,
+            self.access_key,
+            _digest(self.secret_key),
+            _digest(self.security_token),
+            self.region_name,
+            self.endpoint_url,
+            self.use_ssl,
+            repr(self.verify),
+            config_key,
+        )
+
+    def _build_config(self) -> Any:
+        if self.client_config is not None:
+            return self.client_config
+        return Config(
+            s3={"addressing_style": self.addressing_style},
+            signature_version=self.signature_version,
+            proxies=self.proxies,
+            # Threads share the client: a pool of 10 (botocore's default) drops connections
+            # as soon as more threads than that work at once.
+            max_pool_connections=32,
+        )
+
+    def _create_session(self) -> Any:
+        if self.session_profile:
+            return boto3.session.Session(profile_name=self.session_profile)
+        return boto3.session.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            aws_session_token=self.security_token,
+        )
+
+    def _ensure_client(self) -> tuple[Any, Any]:
+        if self._client is not None:
+            return self._session, self._client
+        with self._client_lock:
+            if self._client is None:
+                key = self._client_key()
+                with _clients_lock:
+                    entry = _clients.get(key)
+                    if entry is None:
+                        config = self._build_config()
+                        session = self._create_session()
+                        client = session.client(
+                            "s3",
+                            region_name=self.region_name,
+                            use_ssl=self.use_ssl,
+                            endpoint_url=self.endpoint_url,
+                            config=config,
+                            verify=self.verify,
+                        )
+                        # The config is kept alive with the client so that its id() stays unique.
+                        entry = (session, client, config)
+                        _clients[key] = entry
+                self._session, self._client = entry[0], entry[1]
+        return self._session, self._client
+
+    @property
+    def client(self) -> Any:
+        """The shared, thread-safe botocore S3 client of this configuration."""
+        return self._ensure_client()[1]
+
+    @property
+    def connection(self) -> Any:
+        """A boto3 S3 *resource*, per thread, for code written against the original library.
+
+        The storage itself never uses it: resources are not thread-safe, clients are.
+        """
+        resource = getattr(self._local, "resource", None)
+        if resource is None:
+            session, client = self._ensure_client()
+            resource = session.resource(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.endpoint_url,
+                config=client.meta.config,
+                verify=self.verify,
+            )
+            self._local.resource = resource
+        return resource
+
+    @property
+    def bucket(self) -> Any:
+        """The boto3 ``Bucket`` resource (per thread; compatibility only)."""
+        return self.connection.Bucket(self.bucket_name)
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        self.check_required()
+        return getattr(self.client, operation)(Bucket=self.bucket_name, **kwargs)
+
+    @staticmethod
+    def _error_code(error: ClientError) -> str:
+        return str(error.response.get("Error", {}).get("Code", ""))
+
+    def _is_missing(self, error: ClientError) -> bool:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status == 404 or self._error_code(error) in ("404", "NoSuchKey", "NotFound")
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        """Parameters for the object ``name`` (its full key). Override for per-object ones.
+
+        Reads (GET, HEAD) get the subset that S3 needs to read (SSE-C keys, VersionId ...).
+        """
+        return dict(self.object_parameters)
+
+    def _download_parameters(self, key: str) -> dict[str, Any]:
+        params = self.get_object_parameters(key)
+        return {k: v for k, v in params.items() if k in DOWNLOAD_PARAMETERS}
+
+    @staticmethod
+    def _sse_customer_parameters(params: dict[str, Any]) -> dict[str, Any]:
+        return {k: params[k] for k in _SSE_CUSTOMER if k in params}
+
+    def _get_write_parameters(self, key: str, content: Any = None) -> dict[str, Any]:
+        """PutObject parameters for ``key``: object parameters, content type, ACL.
+
+        The content type comes from ``object_parameters`` or the name, never from the
+        upload's ``content_type`` (which the browser chose). Archive names such as
+        ``.tar.gz`` get their archive type and no ``Content-Encoding``: their bytes are
+        stored and served as they are.
+        """
+        params = self.get_object_parameters(key)
+        if "ContentType" not in params:
+            guessed, encoding = mimetypes.guess_type(key)
+            if encoding:
+                guessed = _ARCHIVE_TYPES.get(encoding, "application/octet-stream")
+            params["ContentType"] = guessed or self.default_content_type
+        if "ACL" not in params and self.default_acl:
+            params["ACL"] = self.default_acl
+        return params
+
+    # -- Storage API ----------------------------------------------------------------------
+
+    def _open(self, name: str, mode: str = "rb") -> S3File:
+        relative = normalize_name(name)
+        return S3File(relative, mode, self, key=self._normalize_name(relative))
+
+    def _save(self, name: str, content: File[Any] | IO[Any]) -> str:
+        key = self._normalize_name(name)
+        params = self._get_write_parameters(key, content)
+        compress = bool(self.gzip) and should_gzip(
+            key, params["ContentType"], self.gzip_content_types, params
+        )
+        if compress:
+            params["ContentEncoding"] = "gzip"
+
+        def body() -> Any:
+            if is_seekable(content):
+                content.seek(0)
+            source = ReadBytesWrapper(content)  # type: ignore[arg-type]
+            return GzipCompressionWrapper(source) if compress else source
+
+        if not self._skip_upload(key, content, body, params):
+            target = S3File(normalize_name(name), "wb", self, key=key, write_parameters=params)
+            with target:
+                copy_stream(body(), target, target.part_size)
+            self._saved(key, target)
+        # Never close the caller's file: it may still use it (django-storages#1303).
+        return normalize_name(name)
+
+    def _skip_upload(
+        self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]
+    ) -> bool:
+        """Whether uploading ``body()`` to ``key`` can be skipped (static storages: same hash)."""
+        return False
+
+    def _saved(self, key: str, file: S3File) -> None:
+        """Called after ``file`` was committed under ``key``."""
+
+    def delete(self, name: str) -> None:
+        self._delete_key(self._normalize_name(name))
+
+    def _delete_key(self, key: str) -> None:
+        try:
+            self._call("delete_object", Key=key)
+        except ClientError as exc:
+            if not self._is_missing(exc):
+                raise
+
+    def _head(self, name: str) -> dict[str, Any]:
+        key = self._normalize_name(name)
+        try:
+            return dict(self._call("head_object", Key=key, **self._download_parameters(key)))
+        except ClientError as exc:
+            if self._is_missing(exc):
+                raise FileNotFoundError(f"File does not exist: {name}") from exc
+            raise
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._head(name)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def size(self, name: str) -> int:
+        return int(self._head(name)["ContentLength"])
+
+    def get_modified_time(self, name: str) -> datetime.datetime:
+        return self._as_setting_time(self._head(name)["LastModified"])
+
+    @staticmethod
+    def _as_setting_time(value: datetime.datetime) -> datetime.datetime:
+        if settings.USE_TZ:
+            return value
+        return timezone.make_naive(value)
+
+    def _iter_listing(self, prefix: str, delimiter: str | None = "/") -> Iterator[dict[str, Any]]:
+        self.check_required()
+        paginator = self.client.get_paginator("list_objects_v2")
+        arguments: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": prefix}
+        if delimiter:
+            arguments["Delimiter"] = delimiter
+        yield from paginator.paginate(**arguments)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        prefix = self._normalize_name(path)
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        directories: list[str] = []
+        files: list[str] = []
+        for page in self._iter_listing(prefix):
+            for entry in page.get("CommonPrefixes", ()):
+                directories.append(entry["Prefix"][len(prefix) :].rstrip("/"))
+            for entry in page.get("Contents", ()):
+                name = entry["Key"][len(prefix) :]
+                if name:  # the empty "folder marker" object of the prefix itself
+                    files.append(name)
+        return directories, files
+
+    # -- URLs -----------------------------------------------------------------------------
+
+    def _bucket_endpoint(self) -> BucketEndpoint:
+        if self._endpoint is None:
+            self.check_required()
+            self._endpoint = BucketEndpoint.build(
+                self.bucket_name,
+                endpoint_url=self.endpoint_url,
+                region=self.region_name,
+                addressing_style=self._effective_addressing_style(),
+                use_ssl=self.use_ssl,
+            )
+        return self._endpoint
+
+    def _effective_addressing_style(self) -> str | None:
+        if self.client_config is not None:
+            s3_config = getattr(self.client_config, "s3", None) or {}
+            return s3_config.get("addressing_style")
+        return self.addressing_style
+
+    def _signs_locally(self) -> bool:
+        version = self.signature_version
+        if self.client_config is not None:
+            version = getattr(self.client_config, "signature_version", None)
+        return version in (None, "s3v4", "v4")
+
+    def url(
+        self,
+        name: str,
+        parameters: dict[str, Any] | None = None,
+        expire: int | None = None,
+        http_method: str | None = None,
+    ) -> str:
+        key = self._normalize_name(name)
+        params = dict(parameters or {})
+        if expire is None:
+            expire = self.querystring_expire
+        if self.custom_domain:
+            url = f"{self.url_protocol}//{self.custom_domain}/{url_quote(key)}"
+            if params:
+                url += "?" + urlencode(params)
+            if self.querystring_auth and self.cloudfront_signer is not None:
+                expires_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=expire)
+                return str(self.cloudfront_signer.generate_presigned_url(url, date_less_than=expires_at))
+            return url
+        if not self.querystring_auth:
+            url = self._bucket_endpoint().object_url(key)
+            if params:
+                url += "?" + urlencode({query_parameter_name(k): v for k, v in params.items()})
+            return url
+        if not self._signs_locally():
+            return self._botocore_presigned_url(key, params, expire, http_method)
+        credentials = self._credentials()
+        return self._sigv4().presign(
+            self._bucket_endpoint(),
+            key,
+            access_key=credentials.access_key,
+            secret_key=credentials.secret_key,
+            token=credentials.token,
+            expires=expire,
+            method=http_method or "GET",
+            parameters=params,
+        )
+
+    def _sigv4(self) -> SigV4Presigner:
+        if self._presigner is None:
+            region = self.region_name
+            if not region:
+                # Without a configured region, sign for the region the client resolved
+                # (environment, config file, or us-east-1).
+                region = self.client.meta.region_name or "us-east-1"
+            self._presigner = SigV4Presigner(region)
+        return self._presigner
+
+    def _credentials(self) -> Any:
+        session, _ = self._ensure_client()
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        # Frozen: access key, secret and token read together (refreshable credentials).
+        return credentials.get_frozen_credentials()
+
+    def _botocore_presigned_url(
+        self, key: str, params: dict[str, Any], expire: int, http_method: str | None
+    ) -> str:
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket_name, "Key": key, **params},
+                ExpiresIn=expire,
+                HttpMethod=http_method,
+            )
+        )
