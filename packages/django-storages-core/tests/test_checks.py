@@ -271,3 +271,9 @@ def test_manage_py_check_prints_the_id_and_the_closest_option() -> None:
     assert "storages.E001" in output
     assert "Did you mean 'bucket_name'?" in output
     assert SECRET not in output
+
+
+def test_legacy_setting_already_matching_storages_only_asks_to_remove_it() -> None:
+    messages = run({"default": {"BACKEND": DEMO, "OPTIONS": {"bucket_name": "b"}}}, DEFAULT_FILE_STORAGE=DEMO)
+    assert ids(messages) == ["storages.W002"]
+    assert messages[0].hint == "STORAGES already does what it asks for: remove DEFAULT_FILE_STORAGE."

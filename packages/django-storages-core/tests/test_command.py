@@ -129,18 +129,30 @@ def test_list_shows_providers_and_the_storages_using_them(entry_points: list[Any
     }
     with override_settings(STORAGES=storages):
         output = storages_command("list")
-    demo_line = next(line for line in output.splitlines() if line.startswith("demo "))
-    assert demo_line.split() == [
-        "demo",
-        f"{HERE}.DemoStorage",
-        "django-storages-demo",
-        "1.2.3",
-        "default,",
-        "media",
-    ]
-    other_line = next(line for line in output.splitlines() if line.startswith("other "))
-    assert other_line.split() == ["other", "nowhere.OtherStorage", "django-storages-other", "1.2.3"]
+    providers = table(output)
+    assert providers["demo"] == [f"{HERE}.DemoStorage", "django-storages-demo", "1.2.3", "default,", "media"]
+    assert providers["other"] == ["nowhere.OtherStorage", "django-storages-other", "1.2.3"]
     assert "staticfiles  django.contrib.staticfiles.storage.StaticFilesStorage" in output
+
+
+def test_list_attributes_a_storage_to_the_nearest_provider_class(entry_points: list[Any]) -> None:
+    entry_points.append(entry_point("demo", f"{HERE}:DemoStorage", "django-storages-demo"))
+    entry_points.append(entry_point("demo_us", f"{HERE}:ClassAttributeStorage", "django-storages-demo"))
+    storages = {
+        "default": {"BACKEND": f"{HERE}.DemoStorage"},
+        "media": {"BACKEND": f"{HERE}.ClassAttributeStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        providers = table(storages_command("list"))
+    assert providers["demo"][3:] == ["default"]
+    assert providers["demo_us"][3:] == ["media"]
+
+
+def test_show_names_the_provider_of_the_backend(entry_points: list[Any]) -> None:
+    entry_points.append(entry_point("demo", f"{HERE}:DemoStorage", "django-storages-demo"))
+    with override_settings(STORAGES={"media": {"BACKEND": f"{HERE}.ClassAttributeStorage"}}):
+        output = storages_command("show", "media")
+    assert "(alias demo, django-storages-demo 1.2.3)" in output
 
 
 def test_list_without_providers_says_what_to_install(entry_points: list[Any]) -> None:

@@ -355,7 +355,10 @@ def check_legacy_storage_settings(app_configs: Any = None, **kwargs: Any) -> lis
     if not legacy:
         return []
     current = storages_setting()
-    hint = _storages_equivalent(legacy, current)
+    if all(current.get(_LEGACY_SETTINGS[name], {}).get("BACKEND") == v for name, v in legacy.items()):
+        hint = f"STORAGES already does what it asks for: remove {' and '.join(legacy)}."
+    else:
+        hint = _storages_equivalent(legacy, current)
     messages: list[CheckMessage] = []
     for name, value in legacy.items():
         key = _LEGACY_SETTINGS[name]

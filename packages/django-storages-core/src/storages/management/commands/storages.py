@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import secrets as random_tokens
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,22 @@ def redact_url(url: str) -> str:
         return url
     query = "&".join(f"{key}={REDACTED}" for key, _ in parse_qsl(parts.query, True))
     return urlunsplit(parts._replace(query=query))
+
+
+def provider_of(backend: type, installed: list[registry.Backend]) -> registry.Backend | None:
+    """The installed provider whose class is ``backend`` or its nearest base class.
+
+    Only provider modules that are already imported are looked at (loading ``backend`` imported
+    its own), so this never imports a provider, or its SDK, that no storage uses.
+    """
+    loaded: dict[type, registry.Backend] = {}
+    for provider in installed:
+        module_name, _, attribute = provider.class_path.rpartition(".")
+        module = sys.modules.get(module_name)
+        provider_class = getattr(module, attribute, None) if module is not None else None
+        if isinstance(provider_class, type):
+            loaded.setdefault(provider_class, provider)
+    return next((loaded[klass] for klass in backend.__mro__ if klass in loaded), None)
 
 
 @dataclass
@@ -123,7 +140,7 @@ class Command(BaseCommand):
                 [b.alias, b.class_path, b.distribution, b.version, ", ".join(users[b.alias])]
                 for b in installed
             ]
-            self.stdout.write("Installed storage providers\n")
+            self.stdout.write("Installed storage providers")
             headers = ["alias", "class", "distribution", "version", "used by STORAGES"]
             self.stdout.write(format_table(headers, rows))
         else:
@@ -136,37 +153,24 @@ class Command(BaseCommand):
             provider = next((a for a, names in users.items() if alias in names), "")
             rows.append([alias, str(config.get("BACKEND", "")), provider or "-"])
         if rows:
-            self.stdout.write("\nsettings.STORAGES\n")
+            self.stdout.write("\nsettings.STORAGES")
             self.stdout.write(format_table(["name", "backend", "provider alias"], rows))
 
     def _storages_by_provider(self, installed: list[registry.Backend]) -> dict[str, list[str]]:
-        """For each provider alias, the ``STORAGES`` names whose backend is (a subclass of) it.
-
-        Only classes already imported by loading the configured backends are compared, so
-        listing never imports a provider (or its SDK) that no storage uses.
-        """
-        import sys
-
+        """For each provider alias, the ``STORAGES`` names whose backend is (a subclass of) it."""
         users: dict[str, list[str]] = {b.alias: [] for b in installed}
         for name, config in storages_setting().items():
             path = str(config.get("BACKEND", ""))
-            try:
-                backend: type | None = load_backend(name, config)
-            except BackendLoadError:
-                backend = None
-            for provider in installed:
-                if path in (f"storages.aliases.{provider.alias}", provider.class_path):
-                    users[provider.alias].append(name)
-                    continue
-                module_name, _, attribute = provider.class_path.rpartition(".")
-                module = sys.modules.get(module_name)
-                provider_class = getattr(module, attribute, None) if module else None
-                if (
-                    backend is not None
-                    and isinstance(provider_class, type)
-                    and issubclass(backend, provider_class)
-                ):
-                    users[provider.alias].append(name)
+            provider = next(
+                (b for b in installed if path in (f"storages.aliases.{b.alias}", b.class_path)), None
+            )
+            if provider is None:
+                try:
+                    provider = provider_of(load_backend(name, config), installed)
+                except BackendLoadError:
+                    provider = None
+            if provider is not None:
+                users[provider.alias].append(name)
         return users
 
     # -- show -----------------------------------------------------------------------------
@@ -203,7 +207,8 @@ class Command(BaseCommand):
         backend, options = self._load(name)
         storage = self._construct(name, backend, options)
         self.stdout.write(f"STORAGES[{name!r}]")
-        self.stdout.write(f"backend  {class_path(backend)}{self._provenance(backend)}\n")
+        self.stdout.write(f"backend  {class_path(backend)}{self._provenance(backend)}")
+        self.stdout.write("")
         if isinstance(storage, BaseStorage):
             rows = [
                 [option, self._show_value(value), source]
@@ -231,13 +236,12 @@ class Command(BaseCommand):
     @staticmethod
     def _provenance(backend: type) -> str:
         try:
-            installed = registry.backends()
+            provider = provider_of(backend, registry.backends())
         except DuplicateAliasError:
             return ""
-        for provider in installed:
-            if provider.class_path == class_path(backend):
-                return f"  (alias {provider.alias}, {provider.distribution} {provider.version})"
-        return ""
+        if provider is None:
+            return ""
+        return f"  (alias {provider.alias}, {provider.distribution} {provider.version})"
 
     # -- check ----------------------------------------------------------------------------
 
@@ -253,7 +257,7 @@ class Command(BaseCommand):
         except ProbeFailed:
             pass  # recorded in ``steps``; reported below, after the table
         failure = next((s for s in steps if s.status == "FAILED"), None)
-        self.stdout.write(f"Probe of STORAGES[{name!r}] ({class_path(backend)})\n")
+        self.stdout.write(f"Probe of STORAGES[{name!r}] ({class_path(backend)})")
         rows = [[s.name, f"{s.milliseconds:.1f}", s.status, s.detail] for s in steps]
         self.stdout.write(format_table(["step", "ms", "result", "detail"], rows))
         if failure is not None:
