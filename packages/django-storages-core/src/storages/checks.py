@@ -191,7 +191,7 @@ def _split_install_message(exc: MissingDependencyError) -> tuple[str, str]:
 def _module_not_found(where: str, path: str, exc: ModuleNotFoundError) -> BackendLoadError:
     missing = exc.name or ""
     for module, distribution in FIRST_PARTY_MODULES.items():
-        if path.startswith(module + ".") and module.startswith(missing):
+        if missing and path.startswith(module + ".") and module.startswith(missing):
             line = f"pip install {distribution}"
             return BackendLoadError(
                 f"{where} is {path!r}, but {module} is not installed: it is part of {distribution}.",
