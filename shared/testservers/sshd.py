@@ -36,7 +36,6 @@ from shared.testservers import ServerUnavailable, free_port, start_process
 __all__ = ["SSHServer", "find_sshd", "sshd_server"]
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd")
-SFTP_SERVER_CANDIDATES = ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server")
 
 
 def find_sshd() -> str:
@@ -209,8 +208,9 @@ def sshd_server(sftp_server: str | None = None) -> Iterator[SSHServer]:
     folder = Path(tempfile.mkdtemp(prefix="storages-sshd-"))
     server = SSHServer(folder=folder, port=free_port(), username=getpass.getuser())
     try:
-        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test-host", "-f", str(folder / "ssh_host_ed25519_key"))
-        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test-client", "-f", server.client_key)
+        keys = (("test-host", folder / "ssh_host_ed25519_key"), ("test-client", server.client_key))
+        for comment, path in keys:
+            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path))
         shutil.copy(server.client_key + ".pub", folder / "authorized_keys")
         Path(server.known_hosts).write_text(f"[{server.host}]:{server.port} {server.host_key_line}\n")
         _write_config(server, sftp_server)

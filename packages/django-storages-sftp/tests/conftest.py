@@ -15,8 +15,8 @@ from storages.testing import configure_django
 # The repository root holds the shared test-server helpers (``shared.testservers``).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from shared.testservers import ServerUnavailable, unavailable  # noqa: E402
-from shared.testservers.sshd import SSHServer, sshd_server  # noqa: E402
+from shared.testservers import ServerUnavailable, unavailable
+from shared.testservers.sshd import SSHServer, sshd_server
 
 configure_django()
 

@@ -1,4 +1,4 @@
-"""SFTP storage for Django: ``STORAGES = {"default": {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", ...}}``.
+"""SFTP storage for Django: ``"BACKEND": "storages.backends.sftpstorage.SFTPStorage"``.
 
 The public names live here, at the import path of the original django-storages; the
 implementation is in private modules beside this one.

@@ -6,6 +6,7 @@ Kept apart from the storage class so that the class reads as "what SFTP adds to 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import logging
@@ -25,7 +26,7 @@ logger = logging.getLogger("storages.sftp")
 HOST_KEY_POLICIES = ("reject", "warn", "auto-add")
 
 
-class UnknownHostKeyError(paramiko.SSHException):
+class UnknownHostKeyError(paramiko.SSHException):  # type: ignore[misc]
     """The server offered a host key that is neither known nor pinned."""
 
 
@@ -48,7 +49,10 @@ def parse_pinned_key(text: str) -> paramiko.PKey:
     """A key from ``"ssh-ed25519 AAAA..."`` or a whole known-hosts line (its host is ignored)."""
     fields = text.split()
     if len(fields) >= 3 and not fields[0].startswith(("ssh-", "ecdsa-", "sk-")):
-        entry = paramiko.hostkeys.HostKeyEntry.from_line(text)
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(text)
+        except Exception as exc:  # InvalidHostKey, or the key class's own errors
+            raise ValueError(f"cannot read a host key from {text!r}: {exc}") from exc
         if entry is None or entry.key is None:
             raise ValueError(f"cannot read a host key from {text!r}")
         return entry.key
@@ -60,7 +64,7 @@ def parse_pinned_key(text: str) -> paramiko.PKey:
         raise ValueError(f"cannot read a host key from {text!r}: {exc}") from exc
 
 
-class _Policy(paramiko.MissingHostKeyPolicy):
+class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
     """What to do with a host key that is neither in the known-hosts file nor pinned."""
 
     def __init__(self, storage: SFTPStorage) -> None:
@@ -93,14 +97,15 @@ class _Policy(paramiko.MissingHostKeyPolicy):
         storage = self.storage
         port = storage.port
         keytype = key.get_name().removeprefix("ssh-")
-        keyscan = f"ssh-keyscan {'-p %d ' % port if port != 22 else ''}-t {keytype} {storage.host}"
+        port_flag = f"-p {port} " if port != 22 else ""
+        keyscan = f"ssh-keyscan {port_flag}-t {keytype} {storage.host}"
         known_hosts = storage.known_hosts_path
         missing = "" if os.path.exists(known_hosts) else ", which does not exist yet"
         return (
             f"add it to the known-hosts file {known_hosts}{missing} "
             f"(`{keyscan} >> {known_hosts}`; the file is set by SFTP_KNOWN_HOST_FILE or the "
             f"'known_host_file' option), or pin it with "
-            f"SFTP_STORAGE_HOST_KEYS = [\"{key.get_name()} {key.get_base64()}\"] "
+            f'SFTP_STORAGE_HOST_KEYS = ["{key.get_name()} {key.get_base64()}"] '
             "(the 'host_keys' option)."
         )
 
@@ -116,17 +121,13 @@ class Connection:
         transport = self.client.get_transport()
         channel = self.sftp.get_channel()
         return bool(
-            transport is not None
-            and transport.is_active()
-            and channel is not None
-            and not channel.closed
+            transport is not None and transport.is_active() and channel is not None and not channel.closed
         )
 
     def close(self) -> None:
-        try:
+        # An already dropped session has nothing left to release.
+        with contextlib.suppress(Exception):
             self.sftp.close()
-        except Exception:  # already dropped: nothing left to release
-            pass
         self.client.close()
 
 
@@ -224,7 +225,8 @@ class PrefetchReader(io.RawIOBase):
             generation = self._generation
         start = getattr(self._handle, "_start_prefetch", None)
         if start is None:  # pragma: no cover - paramiko without the private hook
-            self._handle.prefetch(self._size, max_concurrent_requests=max(1, self._window // self._request_size))
+            requests = max(1, self._window // self._request_size)
+            self._handle.prefetch(self._size, max_concurrent_requests=requests)
             return
         start(self._requests(self._pos, generation))
 
@@ -269,11 +271,10 @@ class PrefetchReader(io.RawIOBase):
             self._generation += 1
             self._progress.notify_all()
         connection, self._connection = self._connection, None
-        try:
-            # Closing the handle waits for the requests still in flight (at most one window).
+        # Closing the handle waits for the requests still in flight (at most one window); on a
+        # dropped connection there is nothing to wait for.
+        with contextlib.suppress(Exception):
             self._handle.close()
-        except Exception:
-            pass
         if connection is not None:
             self._storage._give_back(connection)
         super().close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import getpass
@@ -15,7 +16,6 @@ import stat
 import threading
 import weakref
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import IO, Any, ClassVar, TypeVar
 from urllib.parse import urljoin
 
@@ -146,10 +146,8 @@ class SFTPStorageFile(StreamingFile):
         if upload is None:
             return
         connection, handle, temp = upload
-        try:
+        with contextlib.suppress(Exception):  # the connection may be gone: cleaned up below
             handle.close()
-        except Exception:
-            pass
         try:
             connection.sftp.remove(temp)
         except FileNotFoundError:
@@ -181,6 +179,22 @@ class SFTPStorage(BaseStorage):
     location_option = "root_path"
     file_class = SFTPStorageFile
     transient_attributes = ("_pool", "_lock", "_learned_host_keys", "_prompted_password", "_finalizer")
+
+    # Resolved option values (annotations only: a class attribute would count as a user's
+    # subclass value in core's precedence).
+    host: str  # required: check_required() runs before the first connection
+    params: Any  # a dict once validate_options() ran
+    interactive: bool
+    file_mode: int | None
+    dir_mode: int | None
+    uid: int | None
+    gid: int | None
+    known_host_file: str | None
+    root_path: str
+    base_url: str | None
+    host_key_policy: str
+    host_keys: Any  # a list of str once validate_options() ran
+    timeout: float
 
     options = OptionSet(
         Option(
@@ -215,8 +229,8 @@ class SFTPStorage(BaseStorage):
             setting="SFTP_STORAGE_DIR_MODE",
             doc="Permission bits applied to the folders the storage creates, e.g. ``0o755``.",
         ),
-        Option("uid", setting="SFTP_STORAGE_UID", doc="Owner uid given to new files and folders (0 included)."),
-        Option("gid", setting="SFTP_STORAGE_GID", doc="Group gid given to new files and folders (0 included)."),
+        Option("uid", setting="SFTP_STORAGE_UID", doc="Owner uid of new files and folders (0 too)."),
+        Option("gid", setting="SFTP_STORAGE_GID", doc="Group gid of new files and folders (0 too)."),
         Option(
             "known_host_file",
             setting="SFTP_KNOWN_HOST_FILE",
@@ -251,7 +265,7 @@ class SFTPStorage(BaseStorage):
             setting="SFTP_STORAGE_HOST_KEYS",
             default_factory=list,
             default_doc="[]",
-            doc="Pinned host keys, as ``\"ssh-ed25519 AAAA...\"`` strings or known_hosts lines; "
+            doc='Pinned host keys, as ``"ssh-ed25519 AAAA..."`` strings or known_hosts lines; '
             "when given, the known-hosts file is not read.",
         ),
         Option(
@@ -279,7 +293,9 @@ class SFTPStorage(BaseStorage):
         if self.params is None:
             self.params = {}
         if not isinstance(self.params, dict):
-            raise StorageConfigurationError("SFTPStorage option 'params' must be a dict of SSHClient.connect() arguments.")
+            raise StorageConfigurationError(
+                "SFTPStorage option 'params' must be a dict of SSHClient.connect() arguments."
+            )
         if "hostname" in self.params:
             raise StorageConfigurationError(
                 "SFTPStorage option 'params' must not hold 'hostname': set the 'host' option "
@@ -322,7 +338,7 @@ class SFTPStorage(BaseStorage):
             if os.path.exists(path):
                 entries = paramiko.HostKeys(path).lookup(lookup_name(self.host, self.port))
                 if entries is not None:
-                    keys.update({name: entries[name] for name in entries.keys()})
+                    keys.update({name: entries[name] for name in entries})
         with self._lock:
             for name, key in self._learned_host_keys.items():
                 keys.setdefault(name, key)
@@ -376,7 +392,8 @@ class SFTPStorage(BaseStorage):
         with self._lock:
             if self._prompted_password is None:
                 username = params.setdefault("username", getpass.getuser())
-                self._prompted_password = getpass.getpass(f"SFTP password for {username}@{self.host}: ")
+                prompt = f"SFTP password for {username}@{self.host}: "
+                self._prompted_password = getpass.getpass(prompt)
             return self._prompted_password
 
     def _take(self) -> Connection:
@@ -438,7 +455,7 @@ class SFTPStorage(BaseStorage):
             attributes = sftp.stat(path)
             uid = attributes.st_uid if uid is None else uid
             gid = attributes.st_gid if gid is None else gid
-        sftp.chown(path, int(uid), int(gid))  # type: ignore[arg-type]
+        sftp.chown(path, int(uid), int(gid))
 
     def _makedirs(self, sftp: paramiko.SFTPClient, folder: str) -> None:
         try:
@@ -470,20 +487,16 @@ class SFTPStorage(BaseStorage):
         except OSError:
             # The server lacks posix-rename@openssh.com: plain SFTP rename refuses to replace.
             logger.debug("posix_rename unavailable; falling back to remove + rename.")
-        try:
+        with contextlib.suppress(FileNotFoundError):
             sftp.remove(path)
-        except FileNotFoundError:
-            pass
         sftp.rename(temp, path)
 
     # -- the Storage API ------------------------------------------------------------------------
 
     def delete(self, name: str) -> None:
         path = self._path(name)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self._run(lambda c: c.sftp.remove(path))
-        except FileNotFoundError:
-            pass
 
     def exists(self, name: str) -> bool:
         path = self._path(name)
@@ -507,7 +520,7 @@ class SFTPStorage(BaseStorage):
 
     def _stat(self, name: str) -> paramiko.SFTPAttributes:
         path = self._path(name)
-        return self._run(lambda c: c.sftp.stat(path))  # type: ignore[no-any-return]
+        return self._run(lambda c: c.sftp.stat(path))
 
     def size(self, name: str) -> int:
         return int(self._stat(name).st_size or 0)
