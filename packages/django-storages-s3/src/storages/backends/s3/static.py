@@ -24,11 +24,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
 
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 
 from storages.backends.s3.files import S3File
 from storages.backends.s3.storage import S3Storage
+from storages.compress import should_gzip
 from storages.utils import is_seekable
 
 __all__ = ["S3ManifestStaticStorage", "S3StaticStorage"]
@@ -251,6 +253,47 @@ class S3ManifestStaticStorage(ManifestFilesMixin, S3StaticStorage):  # type: ign
     def post_process(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         yield from ManifestFilesMixin.post_process(self, *args, **kwargs)
         self._flush_pending_delete()
+
+    def hashed_name(self, name: str, content: Any = None, filename: str | None = None) -> str:
+        # Without content, Django downloads the stored file to hash it (a CSS file refers to
+        # a file not hashed yet). Django's hash is the MD5 of the bytes, which is the ETag the
+        # listing already holds when the bytes were stored as they are.
+        if content is None and type(self).file_hash is S3ManifestStaticStorage.file_hash:
+            target = urlsplit(unquote(filename or name)).path.strip()
+            md5 = self._stored_md5(target)
+            if md5 is not None:
+                content = _KnownHash(md5)
+        return str(super().hashed_name(name, content, filename))
+
+    def file_hash(self, name: str, content: Any = None) -> str | None:
+        if isinstance(content, _KnownHash):
+            return content.md5[:12]
+        return super().file_hash(name, content)  # type: ignore[no-any-return]
+
+    def _stored_md5(self, name: str) -> str | None:
+        try:
+            entry = self._lookup(name)
+        except Exception:  # noqa: BLE001 - a name Django cannot hash locally: let it try
+            return None
+        if entry is None:
+            return None
+        key = self._normalize_name(name)
+        params = self._get_write_parameters(key)
+        if self.gzip and should_gzip(key, params["ContentType"], self.gzip_content_types, params):
+            return None  # stored compressed: the ETag is not the hash of the source bytes
+        if not self._etag_is_md5(entry.etag, params):
+            return None
+        return entry.etag
+
+
+class _KnownHash:
+    """Stands for a file's content whose MD5 is already known (from the listing)."""
+
+    def __init__(self, md5: str) -> None:
+        self.md5 = md5
+
+    def seek(self, offset: int) -> int:
+        return 0
 
     def read_manifest(self) -> str | None:
         try:
