@@ -18,7 +18,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
-PROVIDERS = sorted(p.name for p in PACKAGES.iterdir() if p.name != "django-storages-core" and (p / "pyproject.toml").exists())
+PROVIDERS = sorted(
+    p.name for p in PACKAGES.iterdir() if p.name != "django-storages-core" and (p / "pyproject.toml").exists()
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,17 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheels")
     for package in ["django-storages-core", *PROVIDERS]:
         subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(PACKAGES / package)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--quiet",
+                "-w",
+                str(out),
+                str(PACKAGES / package),
+            ],
             check=True,
         )
     return out
