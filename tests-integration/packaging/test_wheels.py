@@ -99,7 +99,7 @@ def test_provider_wheel_installs_with_core_only(wheelhouse: Path, tmp_path: Path
     entry_points = pyproject["project"]["entry-points"]["django_storages.backends"]
     python = fresh_env(tmp_path / package)
     install(python, wheelhouse, package)
-    probe = f"""
+    probe = """
 import json
 import django
 from django.conf import settings
@@ -108,10 +108,10 @@ django.setup()
 from importlib import metadata
 from storages import registry
 from django.utils.module_loading import import_string
-found = {{b.alias: b.class_path for b in registry.backends()}}
-loaded = {{alias: import_string("storages.aliases." + alias).__name__ for alias in found}}
+found = {b.alias: b.class_path for b in registry.backends()}
+loaded = {alias: import_string("storages.aliases." + alias).__name__ for alias in found}
 dists = sorted(d.metadata["Name"] for d in metadata.distributions() if d.metadata["Name"].startswith("django-storages"))
-print(json.dumps({{"found": found, "loaded": loaded, "dists": dists}}))
+print(json.dumps({"found": found, "loaded": loaded, "dists": dists}))
 """
     result = run(python, probe)
     expected = {alias: value.replace(":", ".") for alias, value in entry_points.items()}
