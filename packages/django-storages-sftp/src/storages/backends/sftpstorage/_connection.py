@@ -184,6 +184,10 @@ class ConnectionPool:
         return len(self._all)
 
 
+def _drop_response(kind: int, message: Any, number: int) -> None:
+    """Stands in for ``SFTPFile._async_response`` on a closed reader: the data is not needed."""
+
+
 class PrefetchReader(io.RawIOBase):
     """Stream a remote file from ``offset`` with a bounded number of requests in flight.
 
@@ -271,8 +275,11 @@ class PrefetchReader(io.RawIOBase):
             self._generation += 1
             self._progress.notify_all()
         connection, self._connection = self._connection, None
-        # Closing the handle waits for the requests still in flight (at most one window); on a
-        # dropped connection there is nothing to wait for.
+        if self._pos < self._size:
+            # Closed early: the answers still in flight (at most one window) are read and
+            # dropped by the close below instead of being kept in paramiko's prefetch buffers.
+            self._handle._async_response = _drop_response
+        # On a dropped connection there is nothing to wait for.
         with contextlib.suppress(Exception):
             self._handle.close()
         if connection is not None:
