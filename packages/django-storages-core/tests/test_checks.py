@@ -144,7 +144,7 @@ def test_installed_alias_resolves_through_the_registry(entry_points: list[Any]) 
 def test_first_party_module_not_installed_names_its_distribution(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(checks.FIRST_PARTY_MODULES, "storages.backends.nowhere", "django-storages-nowhere")
+    monkeypatch.setitem(registry.FIRST_PARTY_MODULES, "storages.backends.nowhere", "django-storages-nowhere")
     messages = run({"default": {"BACKEND": "storages.backends.nowhere.NowhereStorage"}})
     assert ids(messages) == ["storages.E003"]
     assert "pip install django-storages-nowhere" in (messages[0].hint or "")

@@ -34,6 +34,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from storages import registry
 from storages.base import BaseStorage
 from storages.exceptions import (
     DuplicateAliasError,
@@ -56,19 +57,6 @@ __all__ = [
 ]
 
 TAG = "storages"
-
-#: Modules of the original library and the distribution that now ships each, so that a
-#: ``BACKEND`` path whose provider is not installed says what to install.
-FIRST_PARTY_MODULES: dict[str, str] = {
-    "storages.backends.s3": "django-storages-s3",
-    "storages.backends.s3boto3": "django-storages-s3",
-    "storages.backends.azure_storage": "django-storages-azure",
-    "storages.backends.gcloud": "django-storages-gcs",
-    "storages.backends.dropbox": "django-storages-dropbox",
-    "storages.backends.ftp": "django-storages-ftp",
-    "storages.backends.sftpstorage": "django-storages-sftp",
-    "storages.backends.apache_libcloud": "django-storages-libcloud",
-}
 
 _LEGACY_SETTINGS = {"DEFAULT_FILE_STORAGE": "default", "STATICFILES_STORAGE": "staticfiles"}
 
@@ -190,7 +178,7 @@ def _split_install_message(exc: MissingDependencyError) -> tuple[str, str]:
 
 def _module_not_found(where: str, path: str, exc: ModuleNotFoundError) -> BackendLoadError:
     missing = exc.name or ""
-    for module, distribution in FIRST_PARTY_MODULES.items():
+    for module, distribution in registry.FIRST_PARTY_MODULES.items():
         if missing and path.startswith(module + ".") and module.startswith(missing):
             line = f"pip install {distribution}"
             return BackendLoadError(
@@ -399,8 +387,6 @@ def _storages_equivalent(legacy: Mapping[str, str], current: Mapping[str, Any]) 
 @register(TAG)
 def check_registry(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """storages.W003: two installed distributions declare the same storage alias."""
-    from storages import registry
-
     try:
         registry.backends()
     except DuplicateAliasError as exc:

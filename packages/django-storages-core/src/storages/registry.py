@@ -33,9 +33,23 @@ FIRST_PARTY_ALIASES: dict[str, str] = {
     "libcloud": "django-storages-libcloud",
 }
 
+#: Modules of the original library and the distribution that now ships each, so that a
+#: ``BACKEND`` path whose provider is not installed says what to install.
+FIRST_PARTY_MODULES: dict[str, str] = {
+    "storages.backends.s3": "django-storages-s3",
+    "storages.backends.s3boto3": "django-storages-s3",
+    "storages.backends.azure_storage": "django-storages-azure",
+    "storages.backends.gcloud": "django-storages-gcs",
+    "storages.backends.dropbox": "django-storages-dropbox",
+    "storages.backends.ftp": "django-storages-ftp",
+    "storages.backends.sftpstorage": "django-storages-sftp",
+    "storages.backends.apache_libcloud": "django-storages-libcloud",
+}
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "FIRST_PARTY_ALIASES",
+    "FIRST_PARTY_MODULES",
     "Backend",
     "backends",
     "get_backend",
