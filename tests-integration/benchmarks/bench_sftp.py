@@ -55,6 +55,7 @@ block = os.urandom(MiB)
 
 class Source:
     """size bytes of data, produced on the fly (never all in memory)."""
+    closed = False
     def __init__(self):
         self.left = size
     def read(self, n=-1):

@@ -194,9 +194,13 @@ class PrefetchReader(io.RawIOBase):
     paramiko reads one 32 KiB request per round trip unless the file prefetches. Its own
     ``SFTPFile.prefetch()`` queues requests for the whole file and cannot be stopped, so a
     file closed early would keep the connection busy with the rest. This reader hands
-    paramiko's prefetch thread a lazy list of requests that stays ``window`` bytes ahead of
-    the reader and stops when the reader closes; memory stays bounded by the window.
+    paramiko's prefetch thread a lazy list of requests that stays up to ``window`` bytes ahead
+    of the reader and stops when the reader closes. Received data is bounded by the SSH channel
+    window; answers still in flight when the reader closes early are dropped unread.
     """
+
+    #: Bytes requested ahead of a reader that has just started.
+    INITIAL_AHEAD = 1024 * 1024
 
     def __init__(
         self,
@@ -214,7 +218,7 @@ class PrefetchReader(io.RawIOBase):
         self._size = size
         self._request_size = request_size
         self._window = window
-        self._pos = offset
+        self._pos = self._start = offset
         self._progress = threading.Condition()
         self._generation = 0
         handle.MAX_REQUEST_SIZE = request_size
@@ -238,11 +242,16 @@ class PrefetchReader(io.RawIOBase):
         # Runs in paramiko's prefetch thread.
         for offset in range(start, self._size, self._request_size):
             with self._progress:
-                while self._generation == generation and offset >= self._pos + self._window:
+                while self._generation == generation and offset >= self._pos + self._ahead():
                     self._progress.wait(timeout=1.0)
                 if self._generation != generation:
                     return
             yield offset, min(self._request_size, self._size - offset)
+
+    def _ahead(self) -> int:
+        # Start small and double with what the reader consumed, up to the window: a reader
+        # that stops after a few bytes (an image header) leaves little in flight to drain.
+        return min(self._window, max(self.INITIAL_AHEAD, 2 * (self._pos - self._start)))
 
     def readable(self) -> bool:
         return True

@@ -282,9 +282,9 @@ class SFTPStorage(BaseStorage):
     read_request_size: ClassVar[int] = 128 * 1024
     #: Bytes per SFTP write request.
     write_request_size: ClassVar[int] = 128 * 1024
-    #: Bytes requested ahead of the reader. Received data is bounded by the SSH channel window;
-    #: this bounds the requests in flight (and what closing a file early has to drain).
-    read_ahead: ClassVar[int] = 16 * 1024 * 1024
+    #: Most bytes requested ahead of the reader (the look-ahead starts at 1 MiB and doubles as
+    #: the reader progresses). Received data is bounded by the SSH channel window, not by this.
+    read_ahead: ClassVar[int] = 64 * 1024 * 1024
     #: Idle connections kept per storage.
     max_idle_connections: ClassVar[int] = 8
 
