@@ -16,8 +16,13 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def raw(endpoint_url: str) -> Any:
-    return boto3.client("s3", endpoint_url=endpoint_url, aws_access_key_id="testing",
-                        aws_secret_access_key="testing", region_name="us-east-1")
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
 
 
 def test_large_write_is_multipart_and_completed(make_storage: Any, count_requests: Any) -> None:
@@ -26,8 +31,13 @@ def test_large_write_is_multipart_and_completed(make_storage: Any, count_request
     data = bytes(range(256)) * (12 * MiB // 256) + b"tail"
     with storage.open("big.bin", "wb") as f:
         f.write(data)
-    assert log.operations == ["CreateMultipartUpload", "UploadPart", "UploadPart", "UploadPart",
-                              "CompleteMultipartUpload"]
+    assert log.operations == [
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPart",
+        "UploadPart",
+        "CompleteMultipartUpload",
+    ]
     with storage.open("big.bin") as f:
         assert f.read() == data
 
@@ -55,7 +65,7 @@ def test_interrupted_small_write_sends_nothing(make_storage: Any, count_requests
     assert len(log) == 0
 
 
-def test_part_size_follows_the_setting(make_storage: Any, settings: Any = None) -> None:
+def test_part_size_follows_the_setting(make_storage: Any) -> None:
     from django.test import override_settings
 
     storage = make_storage()
@@ -65,10 +75,17 @@ def test_part_size_follows_the_setting(make_storage: Any, settings: Any = None) 
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("a.css", "text/css"), ("a.json", "application/json"), ("noext", "application/octet-stream"),
-     ("backup.tar.gz", "application/gzip"), ("data.csv.bz2", "application/x-bzip2")],
+    [
+        ("a.css", "text/css"),
+        ("a.json", "application/json"),
+        ("noext", "application/octet-stream"),
+        ("backup.tar.gz", "application/gzip"),
+        ("data.csv.bz2", "application/x-bzip2"),
+    ],
 )
-def test_content_type_from_the_name(make_storage: Any, raw: Any, bucket_name: str, name: str, content_type: str) -> None:
+def test_content_type_from_the_name(
+    make_storage: Any, raw: Any, bucket_name: str, name: str, content_type: str
+) -> None:
     storage = make_storage()
     storage.save(name, ContentFile(b"bytes"))
     head = raw.head_object(Bucket=bucket_name, Key=name)
@@ -109,7 +126,9 @@ def test_save_keeps_the_callers_file_open(make_storage: Any) -> None:
     assert content.read() == b"still open"
 
 
-def test_gzip_upload_is_compressed_once_and_decoded_once(make_storage: Any, raw: Any, bucket_name: str) -> None:
+def test_gzip_upload_is_compressed_once_and_decoded_once(
+    make_storage: Any, raw: Any, bucket_name: str
+) -> None:
     storage = make_storage(gzip=True)
     text = b"body { color: red; }\n" * 200
     storage.save("site.css", ContentFile(text))

@@ -84,8 +84,11 @@ def test_listdir_of_2500_keys_is_three_requests(
     storage: Any, count_requests: Any, endpoint_url: str, bucket_name: str
 ) -> None:
     client = boto3.client(
-        "s3", endpoint_url=endpoint_url, aws_access_key_id="testing",
-        aws_secret_access_key="testing", region_name="us-east-1",
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
     )
     for index in range(2500):
         client.put_object(Bucket=bucket_name, Key=f"many/f{index:05d}", Body=b"")

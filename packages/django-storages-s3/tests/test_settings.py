@@ -16,11 +16,35 @@ from storages.backends.s3 import S3File, S3ManifestStaticStorage, S3StaticStorag
 from storages.exceptions import MissingOptionError
 
 ORIGINAL_OPTIONS = {
-    "access_key", "secret_key", "security_token", "session_profile", "file_overwrite", "object_parameters",
-    "bucket_name", "querystring_auth", "querystring_expire", "signature_version", "location", "custom_domain",
-    "cloudfront_key_id", "cloudfront_key", "addressing_style", "file_name_charset", "gzip", "gzip_content_types",
-    "url_protocol", "endpoint_url", "proxies", "region_name", "use_ssl", "verify", "max_memory_size",
-    "default_acl", "use_threads", "transfer_config", "client_config",
+    "access_key",
+    "secret_key",
+    "security_token",
+    "session_profile",
+    "file_overwrite",
+    "object_parameters",
+    "bucket_name",
+    "querystring_auth",
+    "querystring_expire",
+    "signature_version",
+    "location",
+    "custom_domain",
+    "cloudfront_key_id",
+    "cloudfront_key",
+    "addressing_style",
+    "file_name_charset",
+    "gzip",
+    "gzip_content_types",
+    "url_protocol",
+    "endpoint_url",
+    "proxies",
+    "region_name",
+    "use_ssl",
+    "verify",
+    "max_memory_size",
+    "default_acl",
+    "use_threads",
+    "transfer_config",
+    "client_config",
 }
 
 
@@ -49,10 +73,16 @@ def test_secrets_are_marked() -> None:
     assert secrets == {"access_key", "secret_key", "security_token", "cloudfront_key"}
 
 
-@override_settings(AWS_STORAGE_BUCKET_NAME="from-settings", AWS_S3_REGION_NAME="eu-west-1", AWS_LOCATION="loc")
+@override_settings(
+    AWS_STORAGE_BUCKET_NAME="from-settings", AWS_S3_REGION_NAME="eu-west-1", AWS_LOCATION="loc"
+)
 def test_settings_are_read_at_construction() -> None:
     storage = S3Storage()
-    assert (storage.bucket_name, storage.region_name, storage.location) == ("from-settings", "eu-west-1", "loc")
+    assert (storage.bucket_name, storage.region_name, storage.location) == (
+        "from-settings",
+        "eu-west-1",
+        "loc",
+    )
 
 
 @override_settings(AWS_STORAGE_BUCKET_NAME="from-settings")
@@ -180,8 +210,13 @@ def test_entry_point_aliases() -> None:
 
 
 def test_repr_and_deconstruct_hide_secrets() -> None:
-    storage = S3Storage(bucket_name="b", access_key="AKIDSECRET", secret_key="VERYSECRET", security_token="TOK",
-                        cloudfront_signer=None)
+    storage = S3Storage(
+        bucket_name="b",
+        access_key="AKIDSECRET",
+        secret_key="VERYSECRET",
+        security_token="TOK",
+        cloudfront_signer=None,
+    )
     assert "VERYSECRET" not in repr(storage) and "AKIDSECRET" not in repr(storage)
     _, _, kwargs = storage.deconstruct()
     assert kwargs == {"bucket_name": "b"}

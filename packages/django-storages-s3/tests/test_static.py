@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +39,23 @@ def set_mtime(paths: list[Path], when: float) -> None:
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Iterator[tuple[Path, list[Path]]]:
+def tree(tmp_path: Path) -> tuple[Path, list[Path]]:
     root = tmp_path / "static"
     paths = make_tree(root)
     set_mtime(paths, time.time() - 3600)  # sources older than anything uploaded now
-    yield root, paths
+    return root, paths
 
 
 @pytest.fixture
 def collect(endpoint_url: str, bucket_name: str) -> Callable[..., None]:
     def run(backend: str, root: Path, **options: Any) -> None:
-        options = {**MOTO_CREDENTIALS, "endpoint_url": endpoint_url, "bucket_name": bucket_name,
-                   "location": "static", **options}
+        options = {
+            **MOTO_CREDENTIALS,
+            "endpoint_url": endpoint_url,
+            "bucket_name": bucket_name,
+            "location": "static",
+            **options,
+        }
         storages = {
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": backend, "OPTIONS": options},
@@ -155,7 +160,9 @@ def test_static_storage_delete_then_other_call_really_deletes(make_storage: Any,
     assert not fresh.exists("a.css")
 
 
-def test_static_storage_delete_then_save_same_content_keeps_object(make_storage: Any, count_requests: Any) -> None:
+def test_static_storage_delete_then_save_same_content_keeps_object(
+    make_storage: Any, count_requests: Any
+) -> None:
     from storages.backends.s3 import S3StaticStorage
 
     storage = make_storage(S3StaticStorage)

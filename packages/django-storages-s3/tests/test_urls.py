@@ -20,7 +20,7 @@ from storages.backends.s3.signing import BucketEndpoint
 
 
 def fetch(url: str, method: str = "GET") -> tuple[int, bytes, Any]:
-    request = urllib.request.Request(url, method=method)
+    request = urllib.request.Request(url, method=method)  # noqa: S310 - local server
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local server
         return response.status, response.read(), response.headers
 
@@ -29,7 +29,10 @@ def botocore_url(storage: S3Storage, key: str, **kwargs: Any) -> str:
     # botocore presigns with SigV2 in some regions unless told s3v4; this package always
     # uses SigV4 (see "Differences from django-storages").
     client = storage._create_session().client(
-        "s3", region_name=storage.region_name, endpoint_url=storage.endpoint_url, use_ssl=storage.use_ssl,
+        "s3",
+        region_name=storage.region_name,
+        endpoint_url=storage.endpoint_url,
+        use_ssl=storage.use_ssl,
         config=Config(signature_version="s3v4", s3={"addressing_style": storage.addressing_style}),
     )
     params = {"Bucket": storage.bucket_name, "Key": key, **kwargs.pop("params", {})}
@@ -54,8 +57,14 @@ def test_presigned_url_equals_botocore(make_storage: Any, options: dict[str, Any
     moment = datetime.datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
     credentials = storage._credentials()
     ours = storage._sigv4().presign(
-        storage._bucket_endpoint(), key, access_key=credentials.access_key, secret_key=credentials.secret_key,
-        token=credentials.token, expires=600, parameters={"ResponseContentDisposition": "attachment"}, now=moment,
+        storage._bucket_endpoint(),
+        key,
+        access_key=credentials.access_key,
+        secret_key=credentials.secret_key,
+        token=credentials.token,
+        expires=600,
+        parameters={"ResponseContentDisposition": "attachment"},
+        now=moment,
     )
     assert urlsplit(ours)[:3] == urlsplit(expected)[:3]
     assert parse_qs(urlsplit(ours).query) == query
@@ -81,7 +90,9 @@ def test_signing_key_is_derived_once_per_day(make_storage: Any, monkeypatch: Any
 def test_presigned_url_is_served_by_moto(make_storage: Any) -> None:
     storage = make_storage()
     storage.save("doc.txt", ContentFile(b"signed content"))
-    url = storage.url("doc.txt", parameters={"ResponseContentDisposition": 'attachment; filename="x.txt"'}, expire=60)
+    url = storage.url(
+        "doc.txt", parameters={"ResponseContentDisposition": 'attachment; filename="x.txt"'}, expire=60
+    )
     status, body, headers = fetch(url)
     assert (status, body) == (200, b"signed content")
     assert headers["Content-Disposition"] == 'attachment; filename="x.txt"'
@@ -117,17 +128,29 @@ def test_legacy_signature_version_falls_back_to_botocore(make_storage: Any) -> N
     ("options", "expected"),
     [
         ({"endpoint_url": None, "region_name": None}, "https://{b}.s3.amazonaws.com/a%20b.txt"),
-        ({"endpoint_url": None, "region_name": "eu-west-1"}, "https://{b}.s3.eu-west-1.amazonaws.com/a%20b.txt"),
-        ({"endpoint_url": None, "region_name": "eu-west-1", "addressing_style": "path"},
-         "https://s3.eu-west-1.amazonaws.com/{b}/a%20b.txt"),
+        (
+            {"endpoint_url": None, "region_name": "eu-west-1"},
+            "https://{b}.s3.eu-west-1.amazonaws.com/a%20b.txt",
+        ),
+        (
+            {"endpoint_url": None, "region_name": "eu-west-1", "addressing_style": "path"},
+            "https://s3.eu-west-1.amazonaws.com/{b}/a%20b.txt",
+        ),
         ({"endpoint_url": None, "use_ssl": False}, "http://{b}.s3.amazonaws.com/a%20b.txt"),
-        ({"endpoint_url": "https://nyc3.digitaloceanspaces.com", "addressing_style": "virtual"},
-         "https://{b}.nyc3.digitaloceanspaces.com/a%20b.txt"),
-        ({"endpoint_url": "https://acc.r2.cloudflarestorage.com"}, "https://acc.r2.cloudflarestorage.com/{b}/a%20b.txt"),
+        (
+            {"endpoint_url": "https://nyc3.digitaloceanspaces.com", "addressing_style": "virtual"},
+            "https://{b}.nyc3.digitaloceanspaces.com/a%20b.txt",
+        ),
+        (
+            {"endpoint_url": "https://acc.r2.cloudflarestorage.com"},
+            "https://acc.r2.cloudflarestorage.com/{b}/a%20b.txt",
+        ),
         ({"location": "static/v1"}, "{e}/{b}/static/v1/a%20b.txt"),
     ],
 )
-def test_unsigned_urls(make_storage: Any, endpoint_url: str, bucket_name: str, options: Any, expected: str) -> None:
+def test_unsigned_urls(
+    make_storage: Any, endpoint_url: str, bucket_name: str, options: Any, expected: str
+) -> None:
     storage = make_storage(querystring_auth=False, **options)
     assert storage.url("a b.txt") == expected.format(b=bucket_name, e=endpoint_url)
     assert storage._client is None
@@ -138,9 +161,13 @@ def test_unsigned_url_matches_botocore_unsigned(make_storage: Any) -> None:
 
     storage = make_storage(querystring_auth=False, endpoint_url=None, region_name="eu-west-1")
     client = storage._create_session().client(
-        "s3", region_name="eu-west-1", config=Config(signature_version=UNSIGNED, s3={"addressing_style": "virtual"})
+        "s3",
+        region_name="eu-west-1",
+        config=Config(signature_version=UNSIGNED, s3={"addressing_style": "virtual"}),
     )
-    expected = client.generate_presigned_url("get_object", Params={"Bucket": storage.bucket_name, "Key": "k y"})
+    expected = client.generate_presigned_url(
+        "get_object", Params={"Bucket": storage.bucket_name, "Key": "k y"}
+    )
     assert storage.url("k y") == expected
 
 
@@ -175,13 +202,21 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 def pem(key: rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode()
 
 
-def test_cloudfront_signed_url_verifies_with_public_key(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
-    storage = make_storage(custom_domain="d111.cloudfront.net", cloudfront_key_id="K2JCJMDEHXQW5F",
-                           cloudfront_key=pem(rsa_key), querystring_expire=300)
+def test_cloudfront_signed_url_verifies_with_public_key(
+    make_storage: Any, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    storage = make_storage(
+        custom_domain="d111.cloudfront.net",
+        cloudfront_key_id="K2JCJMDEHXQW5F",
+        cloudfront_key=pem(rsa_key),
+        querystring_expire=300,
+    )
     url = storage.url("a b.jpg")
     base, _, query = url.partition("?")
     assert base == "https://d111.cloudfront.net/a%20b.jpg"
@@ -194,7 +229,7 @@ def test_cloudfront_signed_url_verifies_with_public_key(make_storage: Any, rsa_k
         separators=(",", ":"),
     ).encode()
     raw = params["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/")
-    rsa_key.public_key().verify(base64.b64decode(raw), policy, padding.PKCS1v15(), hashes.SHA1())
+    rsa_key.public_key().verify(base64.b64decode(raw), policy, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
 
 
 def test_cloudfront_signature_matches_botocore(rsa_key: rsa.RSAPrivateKey) -> None:
@@ -203,11 +238,16 @@ def test_cloudfront_signature_matches_botocore(rsa_key: rsa.RSAPrivateKey) -> No
     from storages.backends.s3.cloudfront import CloudFrontSigner
 
     def sign(message: bytes) -> bytes:
-        return rsa_key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+        return rsa_key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
 
     when = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
     expected = BotocoreSigner("KID", sign).generate_presigned_url("https://d.example/x", date_less_than=when)
-    assert CloudFrontSigner("KID", pem(rsa_key)).generate_presigned_url("https://d.example/x", date_less_than=when) == expected
+    assert (
+        CloudFrontSigner("KID", pem(rsa_key)).generate_presigned_url(
+            "https://d.example/x", date_less_than=when
+        )
+        == expected
+    )
 
 
 def test_cloudfront_signer_is_cached(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
@@ -218,12 +258,14 @@ def test_cloudfront_signer_is_cached(make_storage: Any, rsa_key: rsa.RSAPrivateK
 
 
 def test_cloudfront_signer_none_disables_signing(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
-    storage = make_storage(custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key),
-                           cloudfront_signer=None)
+    storage = make_storage(
+        custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key), cloudfront_signer=None
+    )
     assert storage.url("x") == "https://d.example/x"
 
 
 def test_cloudfront_without_querystring_auth_is_plain(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
-    storage = make_storage(custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key),
-                           querystring_auth=False)
+    storage = make_storage(
+        custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key), querystring_auth=False
+    )
     assert storage.url("x") == "https://d.example/x"

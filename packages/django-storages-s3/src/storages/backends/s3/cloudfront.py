@@ -50,7 +50,7 @@ class CloudFrontSigner:
         self.key_id = key_id
         self._key = key
         self._padding = padding.PKCS1v15()
-        self._hash = hashes.SHA1()  # CloudFront canned policies are signed with RSA-SHA1.
+        self._hash = hashes.SHA1()  # noqa: S303 - CloudFront canned policies are signed with RSA-SHA1.
 
     def __repr__(self) -> str:
         return f"<CloudFrontSigner key_id={self.key_id!r}>"

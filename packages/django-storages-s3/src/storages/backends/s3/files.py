@@ -129,7 +129,7 @@ class S3File(StreamingFile):
         return bool(self.storage.gzip) and self._content_encoding == "gzip"
 
     def _get_size(self) -> int:
-        return self.storage.size(self.name)
+        return self.storage.size(str(self.name))
 
     # -- writing --------------------------------------------------------------------------
 

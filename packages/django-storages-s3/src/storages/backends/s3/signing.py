@@ -86,11 +86,7 @@ class BucketEndpoint:
             parts = urlsplit(endpoint_url)
             scheme, host = parts.scheme or "https", parts.netloc
             base_path = parts.path.rstrip("/")
-            virtual = (
-                addressing_style == "virtual"
-                and dns_ok
-                and not _is_ip_address(parts.hostname or "")
-            )
+            virtual = addressing_style == "virtual" and dns_ok and not _is_ip_address(parts.hostname or "")
         else:
             scheme = "https" if use_ssl else "http"
             host = "s3.amazonaws.com" if region in (None, "", "us-east-1") else f"s3.{region}.amazonaws.com"
@@ -181,7 +177,4 @@ class SigV4Presigner:
         signature = hmac.new(
             self.signing_key(access_key, secret_key, date), string_to_sign.encode(), hashlib.sha256
         ).hexdigest()
-        return (
-            f"{endpoint.scheme}://{endpoint.host}{path}?{canonical_query}"
-            f"&X-Amz-Signature={signature}"
-        )
+        return f"{endpoint.scheme}://{endpoint.host}{path}?{canonical_query}&X-Amz-Signature={signature}"

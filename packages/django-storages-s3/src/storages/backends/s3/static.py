@@ -65,7 +65,7 @@ class S3StaticStorage(S3Storage):
     querystring_auth = False
     #: Seconds a listing answers ``exists()`` before the location is listed again.
     listing_max_age: ClassVar[float] = 300.0
-    transient_attributes = (*S3Storage.transient_attributes, "_listing")
+    transient_attributes: ClassVar[tuple[str, ...]] = (*S3Storage.transient_attributes, "_listing")
 
     def _init_transient(self) -> None:
         super()._init_transient()
@@ -158,9 +158,7 @@ class S3StaticStorage(S3Storage):
         self._flush_pending_delete()
         return super().listdir(path)
 
-    def _skip_upload(
-        self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]
-    ) -> bool:
+    def _skip_upload(self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]) -> bool:
         self._flush_pending_delete(unless=key)
         listing = self._listing
         with listing.lock:
@@ -188,9 +186,7 @@ class S3StaticStorage(S3Storage):
         # Multipart ETags carry a "-N" suffix; SSE-KMS and SSE-C ETags are not the MD5.
         if "-" in etag or len(etag) != 32:
             return False
-        if "SSECustomerKey" in params or params.get("ServerSideEncryption") == "aws:kms":
-            return False
-        return True
+        return "SSECustomerKey" not in params and params.get("ServerSideEncryption") != "aws:kms"
 
     def _saved(self, key: str, file: S3File) -> None:
         with self._listing.lock:
@@ -227,14 +223,15 @@ class S3ManifestStaticStorage(ManifestFilesMixin, S3StaticStorage):  # type: ign
     def load_manifest(self) -> tuple[dict[str, str], str | None]:  # type: ignore[override]
         if self._constructing:
             return {}, None
-        return ManifestFilesMixin.load_manifest(self)  # type: ignore[no-any-return]
+        loaded: Any = ManifestFilesMixin.load_manifest(self)
+        return dict(loaded[0]), loaded[1]
 
     def _manifest(self) -> tuple[dict[str, str], str | None]:
         if self._manifest_state is None:
             self._manifest_state = self.load_manifest()
         return self._manifest_state
 
-    @property  # type: ignore[override]
+    @property
     def hashed_files(self) -> dict[str, str]:
         return self._manifest()[0]
 
@@ -268,7 +265,7 @@ class S3ManifestStaticStorage(ManifestFilesMixin, S3StaticStorage):  # type: ign
     def file_hash(self, name: str, content: Any = None) -> str | None:
         if isinstance(content, _KnownHash):
             return content.md5[:12]
-        return super().file_hash(name, content)  # type: ignore[no-any-return]
+        return super().file_hash(name, content)
 
     def _stored_md5(self, name: str) -> str | None:
         try:
@@ -294,10 +291,3 @@ class _KnownHash:
 
     def seek(self, offset: int) -> int:
         return 0
-
-    def read_manifest(self) -> str | None:
-        try:
-            with self.manifest_storage.open(self.manifest_name) as manifest:
-                return str(manifest.read().decode())
-        except FileNotFoundError:
-            return None

@@ -263,7 +263,14 @@ class S3Storage(BaseStorage):
     overwrite_option = "file_overwrite"
     max_name_bytes = 1024
     file_class = S3File
-    transient_attributes = ("_client", "_session", "_client_lock", "_presigner", "_endpoint", "_local")
+    transient_attributes: ClassVar[tuple[str, ...]] = (
+        "_client",
+        "_session",
+        "_client_lock",
+        "_presigner",
+        "_endpoint",
+        "_local",
+    )
     distribution = "django-storages-s3"
 
     default_content_type: ClassVar[str] = "application/octet-stream"
@@ -468,10 +475,10 @@ class S3Storage(BaseStorage):
         return getattr(self.client, operation)(Bucket=self.bucket_name, **kwargs)
 
     @staticmethod
-    def _error_code(error: ClientError) -> str:
+    def _error_code(error: Any) -> str:
         return str(error.response.get("Error", {}).get("Code", ""))
 
-    def _is_missing(self, error: ClientError) -> bool:
+    def _is_missing(self, error: Any) -> bool:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return status == 404 or self._error_code(error) in ("404", "NoSuchKey", "NotFound")
 
@@ -528,7 +535,7 @@ class S3Storage(BaseStorage):
         def body() -> Any:
             if is_seekable(content):
                 content.seek(0)
-            source = ReadBytesWrapper(content)  # type: ignore[arg-type]
+            source: Any = ReadBytesWrapper(content)
             return GzipCompressionWrapper(source) if compress else source
 
         if not self._skip_upload(key, content, body, params):
@@ -539,9 +546,7 @@ class S3Storage(BaseStorage):
         # Never close the caller's file: it may still use it (django-storages#1303).
         return normalize_name(name)
 
-    def _skip_upload(
-        self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]
-    ) -> bool:
+    def _skip_upload(self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]) -> bool:
         """Whether uploading ``body()`` to ``key`` can be skipped (static storages: same hash)."""
         return False
 
@@ -601,12 +606,9 @@ class S3Storage(BaseStorage):
         directories: list[str] = []
         files: list[str] = []
         for page in self._iter_listing(prefix):
-            for entry in page.get("CommonPrefixes", ()):
-                directories.append(entry["Prefix"][len(prefix) :].rstrip("/"))
-            for entry in page.get("Contents", ()):
-                name = entry["Key"][len(prefix) :]
-                if name:  # the empty "folder marker" object of the prefix itself
-                    files.append(name)
+            directories.extend(e["Prefix"][len(prefix) :].rstrip("/") for e in page.get("CommonPrefixes", ()))
+            # A key equal to the prefix is the empty "folder marker" object: not a file.
+            files.extend(n for e in page.get("Contents", ()) if (n := e["Key"][len(prefix) :]))
         return directories, files
 
     # -- URLs -----------------------------------------------------------------------------
@@ -635,7 +637,7 @@ class S3Storage(BaseStorage):
             version = getattr(self.client_config, "signature_version", None)
         return version in (None, "s3v4", "v4")
 
-    def url(
+    def url(  # type: ignore[override]
         self,
         name: str,
         parameters: dict[str, Any] | None = None,
