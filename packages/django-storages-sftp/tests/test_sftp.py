@@ -152,7 +152,8 @@ def test_params_are_secret(make_storage: Any) -> None:
     storage = make_storage(params={"username": "u", "password": "hunter2-secret"})
     assert "hunter2" not in repr(storage)
     assert "hunter2" not in str(storage.option_sources())
-    _path, _args, kwargs = storage.deconstruct()
+    path, _args, kwargs = storage.deconstruct()
+    assert path == "storages.backends.sftpstorage.SFTPStorage"
     assert "params" not in kwargs
     assert kwargs["host"] == storage.host
 
