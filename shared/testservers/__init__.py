@@ -44,10 +44,10 @@ def start_process(
     args: Sequence[str], port: int, log_path: str, timeout: float = 30.0, **kwargs: object
 ) -> subprocess.Popen[bytes]:
     """Start ``args`` with output to ``log_path`` and wait for ``port``; stop it on failure."""
-    log = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
-    process = subprocess.Popen(
-        list(args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
-    )  # type: ignore[call-overload]
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(  # type: ignore[call-overload]
+            list(args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
+        )
     try:
         wait_for_port(port, process, timeout)
     except ServerUnavailable as exc:

@@ -32,7 +32,7 @@ ORIGINAL = "django-storages==1.14.6"
 BENCH_VENV = REPO / ".bench" / "original-1.14.6"
 
 # The workload runs inside each environment; it prints one JSON object of measurements.
-WORKLOAD = r'''
+WORKLOAD = r"""
 import datetime, hashlib, io, json, os, sys, tempfile, threading, time, uuid
 from pathlib import Path
 
@@ -183,7 +183,7 @@ class Sink(io.RawIOBase):
     def write(self, b): return len(b)
 transfer(f"raw boto3 download_fileobj {BIG_MB} MB", lambda: RAW.download_fileobj(bucket, "raw.bin", Sink()))
 print("RESULTS " + json.dumps(results))
-'''
+"""
 
 
 def ensure_original_venv() -> Path:
@@ -205,7 +205,11 @@ def run_side(python: str, side: str, endpoint: str, sizes: list[int]) -> dict[st
     try:
         output = subprocess.run(
             [python, script.name, side, endpoint, *map(str, sizes)],
-            check=True, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(),
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tempfile.gettempdir(),
         )
     except subprocess.CalledProcessError as exc:
         print(exc.stdout[-3000:], exc.stderr[-3000:])
@@ -213,7 +217,7 @@ def run_side(python: str, side: str, endpoint: str, sizes: list[int]) -> dict[st
     finally:
         os.unlink(script.name)
     line = next(x for x in output.stdout.splitlines() if x.startswith("RESULTS "))
-    return dict(json.loads(line[len("RESULTS "):]))
+    return dict(json.loads(line[len("RESULTS ") :]))
 
 
 def main() -> int:
@@ -227,7 +231,9 @@ def main() -> int:
         ours = run_side(sys.executable, "ours", endpoint, sizes)
         original = run_side(original_python, "original", endpoint, sizes)
     print()
-    header = f"{'benchmark':42} {'original':>12} {'ours':>12} {'ratio':>8} {'req orig':>9} {'req ours':>9}  extra"
+    header = (
+        f"{'benchmark':42} {'original':>12} {'ours':>12} {'ratio':>8} {'req orig':>9} {'req ours':>9}  extra"
+    )
     print(header)
     print("-" * len(header))
     for label, mine in ours.items():
@@ -238,10 +244,14 @@ def main() -> int:
         ratio = a / b if b else float("inf")
         extra = ""
         if "mb_per_s" in mine:
-            extra = (f"MB/s {theirs.get('mb_per_s', 0):.0f} -> {mine['mb_per_s']:.0f}; peak RSS +MB "
-                     f"{theirs.get('peak_rss_mb', 0):.0f} -> {mine['peak_rss_mb']:.0f}")
-        print(f"{label:42} {a:>10.3f}{unit:2} {b:>10.3f}{unit:2} {ratio:>7.1f}x "
-              f"{int(theirs.get('requests', 0)):>9} {int(mine['requests']):>9}  {extra}")
+            extra = (
+                f"MB/s {theirs.get('mb_per_s', 0):.0f} -> {mine['mb_per_s']:.0f}; peak RSS +MB "
+                f"{theirs.get('peak_rss_mb', 0):.0f} -> {mine['peak_rss_mb']:.0f}"
+            )
+        print(
+            f"{label:42} {a:>10.3f}{unit:2} {b:>10.3f}{unit:2} {ratio:>7.1f}x "
+            f"{int(theirs.get('requests', 0)):>9} {int(mine['requests']):>9}  {extra}"
+        )
     print("\nratio = original / ours (higher is better for ours); requests counted with a botocore hook.")
     return 0
 

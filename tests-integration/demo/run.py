@@ -28,7 +28,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path[:0] = [str(REPO / "shared"), str(HERE)]
+sys.path[:0] = [str(REPO), str(HERE)]  # shared.testservers, and the providers/ rows
 
 PAYLOAD = "Hello from django-storages, ünïcode included.\n".encode()
 

@@ -49,11 +49,16 @@ def fresh_env(path: Path) -> Path:
     return path / "bin" / "python"
 
 
+def wheel(wheelhouse: Path, distribution: str) -> str:
+    [path] = wheelhouse.glob(distribution.replace("-", "_") + "-*.whl")
+    return str(path)
+
+
 def install(python: Path, wheelhouse: Path, *distributions: str) -> None:
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--find-links", str(wheelhouse), *distributions],
-        check=True,
-    )
+    # Wheel files by path, never names: an unrelated "django-storages-s3" exists on PyPI with a
+    # higher version, and pip would prefer it to the wheel built here.
+    files = [wheel(wheelhouse, "django-storages-core"), *(wheel(wheelhouse, d) for d in distributions)]
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *dict.fromkeys(files)], check=True)
 
 
 def run(python: Path, code: str) -> dict[str, object]:

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
-_REPO = Path(__file__).resolve().parents[3]
-if str(_REPO) not in sys.path:
-    sys.path.insert(0, str(_REPO))
-
-from shared.testservers.moto import MOTO_CREDENTIALS, moto_server  # noqa: E402
+from shared.testservers.moto import MOTO_CREDENTIALS, moto_server
 
 PROVIDER = "s3"
 serves_urls = True

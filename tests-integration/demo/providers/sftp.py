@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import sys
-from pathlib import Path
 from typing import Any
 
 PROVIDER = "sftp"
 #: sshd serves no HTTP: url() is built from base_url but there is nothing to fetch.
 serves_urls = False
-
-_REPO = Path(__file__).resolve().parents[3]
-if str(_REPO) not in sys.path:
-    sys.path.insert(0, str(_REPO))
 
 
 def start(stack: contextlib.ExitStack) -> dict[str, Any]:
