@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ class Request:
     method: str
     url: str
     headers: dict[str, str]
+    thread: str = ""
 
 
 @dataclass
@@ -101,7 +103,8 @@ class RequestLog:
     def __call__(self, request: Any, event_name: str = "", **kwargs: Any) -> None:
         operation = event_name.rsplit(".", 1)[-1]
         headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in request.headers.items()}
-        self.requests.append(Request(operation, request.method, request.url, headers))
+        thread = threading.current_thread().name
+        self.requests.append(Request(operation, request.method, request.url, headers, thread))
 
     @property
     def operations(self) -> list[str]:

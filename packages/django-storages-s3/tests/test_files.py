@@ -42,6 +42,27 @@ def test_large_write_is_multipart_and_completed(make_storage: Any, count_request
         assert f.read() == data
 
 
+def test_parts_upload_on_worker_threads_unless_threads_are_off(
+    make_storage: Any, count_requests: Any
+) -> None:
+    from boto3.s3.transfer import TransferConfig
+
+    data = b"p" * (16 * MiB)
+    for options, expected in (
+        ({}, "s3-upload-part"),
+        ({"transfer_config": TransferConfig(use_threads=False)}, "MainThread"),
+    ):
+        storage = make_storage(**options)
+        log = count_requests(storage)
+        with storage.open("parallel.bin", "wb") as f:
+            f.write(data)
+        threads = {r.thread for r in log.requests if r.operation == "UploadPart"}
+        assert threads
+        assert all(name.startswith(expected) for name in threads), threads
+        with storage.open("parallel.bin") as f:
+            assert f.read() == data
+
+
 def test_interrupted_multipart_write_leaves_no_object_and_no_upload(
     make_storage: Any, raw: Any, bucket_name: str, count_requests: Any
 ) -> None:

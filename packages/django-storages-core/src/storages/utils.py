@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pathlib
 import posixpath
+import re
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -61,12 +62,19 @@ def is_seekable(file_object: Any) -> bool:
     return not hasattr(file_object, "seekable") or bool(file_object.seekable())
 
 
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+# Anything that needs more than a pass-through: backslashes, empty, "." or ".." segments, a
+# leading slash or a drive letter. Names without these are returned as they are (fast path).
+_NEEDS_NORMALIZING = re.compile(r"\\|//|(?:^|/)\.{1,2}(?:/|$)|^/|^[A-Za-z]:")
+
+
 def _check_characters(name: str) -> None:
-    for char in name:
-        if char == "\x00":
-            raise SuspiciousFileOperation(f"File name {name!r} contains a null byte.")
-        if ord(char) < 32 or ord(char) == 127:
-            raise SuspiciousFileOperation(f"File name {name!r} contains the control character {char!r}.")
+    found = _CONTROL_CHARACTER.search(name)
+    if found is None:
+        return
+    if found.group() == "\x00":
+        raise SuspiciousFileOperation(f"File name {name!r} contains a null byte.")
+    raise SuspiciousFileOperation(f"File name {name!r} contains the control character {found.group()!r}.")
 
 
 def clean_name(name: str | os.PathLike[str]) -> str:
@@ -104,6 +112,8 @@ def normalize_name(name: str | os.PathLike[str], max_bytes: int | None = None) -
     if not isinstance(raw, str):
         raise TypeError(f"A storage name must be str or a path, not {type(raw).__name__}.")
     _check_characters(raw)
+    if _NEEDS_NORMALIZING.search(raw) is None:
+        return _check_length(raw, raw, max_bytes)
     text = raw.replace("\\", "/")
     if text.startswith("/") or (len(text) > 2 and text[0].isalpha() and text[1:3] == ":/"):
         raise SuspiciousFileOperation(
@@ -124,6 +134,10 @@ def normalize_name(name: str | os.PathLike[str], max_bytes: int | None = None) -
     result = "/".join(parts)
     if result and text.endswith("/"):
         result += "/"
+    return _check_length(raw, result, max_bytes)
+
+
+def _check_length(raw: str, result: str, max_bytes: int | None) -> str:
     if max_bytes is not None and len(result.encode("utf-8")) > max_bytes:
         raise SuspiciousFileOperation(
             f"File name {raw[:80]!r}... is {len(result.encode('utf-8'))} bytes long once encoded; "

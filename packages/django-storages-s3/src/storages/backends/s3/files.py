@@ -4,12 +4,15 @@ Reads are one ``GetObject`` whose body is streamed (a ``Range`` header after a s
 is downloaded before it is read and no ``HeadObject`` precedes the ``GetObject``. Writes
 buffer one part: a file smaller than a part is one ``PutObject``; a larger one becomes a
 multipart upload that is completed on ``close()`` and aborted when the ``with`` block raises.
+Parts upload on a few threads at once (``transfer_config.max_concurrency``, 4 by default),
+so memory stays bounded by (parts in flight + 1) x part size.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -88,6 +91,8 @@ class S3File(StreamingFile):
         self._write_parameters = write_parameters
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._pending: list[Future[dict[str, Any]]] = []
+        self._executor: ThreadPoolExecutor | None = None
         self._content_encoding: str | None = None
         #: ETag of the object this file committed (write mode, after ``close()``).
         self.etag: str | None = None
@@ -139,20 +144,47 @@ class S3File(StreamingFile):
         return self._write_parameters
 
     def _write_part(self, data: bytes) -> None:
-        storage = self.storage
         if self._upload_id is None:
-            response = storage._call("create_multipart_upload", Key=self.key, **self._parameters())
+            response = self.storage._call("create_multipart_upload", Key=self.key, **self._parameters())
             self._upload_id = str(response["UploadId"])
-        number = len(self._parts) + 1
-        response = storage._call(
+        number = len(self._parts) + len(self._pending) + 1
+        concurrency = self.storage._upload_concurrency()
+        if concurrency <= 1:
+            self._parts.append(self._upload_part(self._upload_id, number, data))
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="s3-upload-part")
+        while len(self._pending) >= concurrency:
+            # Bounded memory: wait for the oldest part (and raise its error) before the next.
+            self._parts.append(self._pending.pop(0).result())
+        self._pending.append(self._executor.submit(self._upload_part, self._upload_id, number, data))
+
+    def _upload_part(self, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        response = self.storage._call(
             "upload_part",
             Key=self.key,
-            UploadId=self._upload_id,
+            UploadId=upload_id,
             PartNumber=number,
             Body=data,
-            **storage._sse_customer_parameters(self._parameters()),
+            **self.storage._sse_customer_parameters(self._parameters()),
         )
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def _finish_parts(self) -> None:
+        """Wait for every part in flight; raise the first error."""
+        try:
+            while self._pending:
+                self._parts.append(self._pending.pop(0).result())
+        finally:
+            self._stop_executor()
+
+    def _stop_executor(self) -> None:
+        executor, self._executor = self._executor, None
+        for future in self._pending:
+            future.cancel()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._pending = []
 
     def _commit(self, tail: bytes) -> None:
         storage = self.storage
@@ -162,6 +194,8 @@ class S3File(StreamingFile):
             return
         if tail:
             self._write_part(tail)
+        self._finish_parts()
+        self._parts.sort(key=lambda part: int(part["PartNumber"]))
         response = storage._call(
             "complete_multipart_upload",
             Key=self.key,
@@ -174,6 +208,8 @@ class S3File(StreamingFile):
         self._parts = []
 
     def _abort(self) -> None:
+        # Parts still uploading would otherwise land after the abort and be billed as storage.
+        self._stop_executor()
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
             self._parts = []

@@ -9,11 +9,13 @@ that changes once a day. This module does exactly that and nothing more.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import ipaddress
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +46,9 @@ def query_parameter_name(name: str) -> str:
     return _QUERY_NAMES.get(name, name)
 
 
+@functools.lru_cache(maxsize=1024)
 def _encode(value: str) -> str:
+    # Cached: most query values (algorithm, credential scope, expiry, token) repeat per URL.
     return quote(value, safe="-_.~")
 
 
@@ -117,6 +121,17 @@ class SigV4Presigner:
         self.region = region
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._clock: tuple[int, str] = (-1, "")
+
+    def _amz_date(self, now: datetime.datetime | None) -> str:
+        if now is not None:
+            return now.strftime("%Y%m%dT%H%M%SZ")
+        second = int(time.time())
+        cached_second, text = self._clock
+        if cached_second != second:
+            text = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+            self._clock = (second, text)
+        return text
 
     def signing_key(self, access_key: str, secret_key: str, date: str) -> bytes:
         cache_key = (access_key, date)
@@ -145,8 +160,7 @@ class SigV4Presigner:
         parameters: Mapping[str, Any] | None = None,
         now: datetime.datetime | None = None,
     ) -> str:
-        moment = now or datetime.datetime.now(datetime.UTC)
-        amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
+        amz_date = self._amz_date(now)
         date = amz_date[:8]
         scope = f"{date}/{self.region}/s3/aws4_request"
         query: dict[str, str] = {
@@ -174,7 +188,7 @@ class SigV4Presigner:
             f"{self.algorithm}\n{amz_date}\n{scope}\n"
             + hashlib.sha256(canonical_request.encode()).hexdigest()
         )
-        signature = hmac.new(
-            self.signing_key(access_key, secret_key, date), string_to_sign.encode(), hashlib.sha256
-        ).hexdigest()
+        signature = hmac.digest(
+            self.signing_key(access_key, secret_key, date), string_to_sign.encode(), "sha256"
+        ).hex()
         return f"{endpoint.scheme}://{endpoint.host}{path}?{canonical_query}&X-Amz-Signature={signature}"

@@ -224,7 +224,8 @@ S3_OPTIONS = OptionSet(
     Option(
         "transfer_config",
         setting="AWS_S3_TRANSFER_CONFIG",
-        doc="boto3 TransferConfig; its max_concurrency sets how many parts upload at once.",
+        doc="boto3 TransferConfig; its max_concurrency (and use_threads) set how many "
+        "multipart parts upload at once. Unset: 4.",
     ),
     Option(
         "client_config",
@@ -238,6 +239,11 @@ S3_OPTIONS = OptionSet(
 
 _clients_lock = threading.Lock()
 _clients: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+
+#: Parts of a multipart upload sent at once when no transfer_config says otherwise: enough
+#: to fill the link, with at most 5 parts (25 MiB at the default part size) in memory.
+DEFAULT_UPLOAD_CONCURRENCY = 4
 
 
 def _digest(value: str | None) -> str | None:
@@ -362,6 +368,15 @@ class S3Storage(BaseStorage):
                 f"AWS_S3_URL_PROTOCOL/url_protocol is {self.url_protocol!r}; it must end with "
                 f"a colon, e.g. {str(self.url_protocol).rstrip(':/') + ':'!r}."
             )
+
+    def _upload_concurrency(self) -> int:
+        """How many multipart parts upload at once (1: one after another)."""
+        config = self.transfer_config
+        if config is None:
+            return 1 if self.use_threads is False else DEFAULT_UPLOAD_CONCURRENCY
+        if not getattr(config, "use_threads", True):
+            return 1
+        return max(1, int(getattr(config, "max_request_concurrency", DEFAULT_UPLOAD_CONCURRENCY)))
 
     def get_cloudfront_signer(self, key_id: str, key: str | bytes) -> Any:
         """The signer for CloudFront URLs (cached per key id and key digest). Override hook."""
