@@ -158,7 +158,11 @@ def test_url_protocol_none_means_https() -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"file_name_charset": "latin-1"}, "never had an effect"), ({"use_threads": False}, "transfer_config")],
+    [
+        ({"file_name_charset": "latin-1"}, "never had an effect"),
+        ({"use_threads": False}, "transfer_config"),
+        ({"max_memory_size": 1024}, "reads now stream"),
+    ],
 )
 def test_dead_settings_warn(options: dict[str, Any], message: str) -> None:
     with pytest.warns(DeprecationWarning, match=message):

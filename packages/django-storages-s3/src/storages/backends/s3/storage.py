@@ -208,7 +208,9 @@ S3_OPTIONS = OptionSet(
         "max_memory_size",
         default=0,
         setting="AWS_S3_MAX_MEMORY_SIZE",
-        doc="Accepted for compatibility. Reads stream, so memory is bounded whatever this says.",
+        deprecated="reads now stream from S3 and never buffer the object, so it has no effect; "
+        "remove AWS_S3_MAX_MEMORY_SIZE.",
+        doc="No effect: reads stream, so memory stays bounded whatever the object size.",
     ),
     Option(
         "default_acl",
