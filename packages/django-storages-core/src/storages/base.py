@@ -170,5 +170,5 @@ class BaseStorage(Storage):
         source = ReadBytesWrapper(content)
         target = self._open(name, "wb")
         with target:
-            copy_stream(source, target, target.part_size)
+            copy_stream(source, target)
         return normalize_name(name)

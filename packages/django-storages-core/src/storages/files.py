@@ -124,15 +124,23 @@ class _PartWriter(io.BufferedIOBase):
     def write(self, data: Any) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed file.")
-        chunk = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
-        self._buffer += chunk
-        self.bytes_written += len(chunk)
+        view = memoryview(data).cast("B")
+        size = len(view)
         part_size = self._owner.part_size
-        while len(self._buffer) >= part_size:
-            part = bytes(self._buffer[:part_size])
-            del self._buffer[:part_size]
-            self._owner._write_part(part)
-        return len(chunk)
+        position = 0
+        if self._buffer:
+            position = min(size, part_size - len(self._buffer))
+            self._buffer += view[:position]
+            if len(self._buffer) == part_size:
+                part, self._buffer = bytes(self._buffer), bytearray()
+                self._owner._write_part(part)
+        # Whole parts straight from the caller's data: one copy each, no buffering.
+        while size - position >= part_size:
+            self._owner._write_part(bytes(view[position : position + part_size]))
+            position += part_size
+        self._buffer += view[position:]
+        self.bytes_written += size
+        return size
 
     def tell(self) -> int:
         return self.bytes_written
@@ -339,7 +347,7 @@ class StreamingFile(_FileBase):
         return bool(self.name)
 
 
-def copy_stream(source: Any, target: BinaryIO | StreamingFile, chunk_size: int) -> int:
+def copy_stream(source: Any, target: BinaryIO | StreamingFile, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
     """Copy ``source`` (whose ``read`` may return text) into ``target`` in chunks."""
     total = 0
     while True:

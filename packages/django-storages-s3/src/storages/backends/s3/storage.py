@@ -558,7 +558,7 @@ class S3Storage(BaseStorage):
         if not self._skip_upload(key, content, body, params):
             target = S3File(normalize_name(name), "wb", self, key=key, write_parameters=params)
             with target:
-                copy_stream(body(), target, target.part_size)
+                copy_stream(body(), target)
             self._saved(key, target)
         # Never close the caller's file: it may still use it (django-storages#1303).
         return normalize_name(name)
