@@ -199,8 +199,10 @@ class PrefetchReader(io.RawIOBase):
     window; answers still in flight when the reader closes early are dropped unread.
     """
 
-    #: Bytes requested ahead of a reader that has just started.
-    INITIAL_AHEAD = 1024 * 1024
+    #: Bytes requested ahead of a reader that has just started. Less than a few MiB leaves the
+    #: link idle while the look-ahead grows (59 MB/s at 1 MiB against about 100 at 8 MiB on
+    #: loopback); a reader that closes early drains at most this much.
+    INITIAL_AHEAD = 8 * 1024 * 1024
 
     def __init__(
         self,
