@@ -11,9 +11,13 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TypeVar
 
-__all__ = ["ServerUnavailable", "free_port", "stop_process", "unavailable", "wait_for_port"]
+T = TypeVar("T")
+
+__all__ = ["ServerUnavailable", "free_port", "serve", "stop_process", "unavailable", "wait_for_port"]
 
 
 class ServerUnavailable(RuntimeError):
@@ -76,3 +80,19 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"local test server unavailable under CI: {reason}")
     pytest.skip(f"local test server unavailable: {reason} (install it, or set CI=true to make this an error)")
+
+
+def serve(server: AbstractContextManager[T]) -> Iterator[T]:
+    """Body of a pytest fixture for a server: ``yield from serve(moto_server())``.
+
+    A server that cannot start skips the tests that use it, or fails them under ``CI=true``.
+    """
+    try:
+        value = server.__enter__()
+    except ServerUnavailable as exc:
+        unavailable(str(exc))
+        raise  # unavailable() always raises; this keeps type checkers informed
+    try:
+        yield value
+    finally:
+        server.__exit__(None, None, None)

@@ -33,7 +33,7 @@ from storages.testing import configure_django  # noqa: E402
 # The repository root holds the shared test-server helpers (``shared.testservers``).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from shared.testservers import ServerUnavailable, unavailable  # noqa: E402
+from shared.testservers import serve  # noqa: E402
 from shared.testservers.moto import MOTO_CREDENTIALS, moto_server  # noqa: E402
 
 configure_django()
@@ -41,15 +41,7 @@ configure_django()
 
 @pytest.fixture(scope="session")
 def endpoint_url() -> Iterator[str]:
-    try:
-        context = moto_server()
-        url = context.__enter__()
-    except ServerUnavailable as exc:
-        unavailable(str(exc))
-    try:
-        yield url
-    finally:
-        context.__exit__(None, None, None)
+    yield from serve(moto_server())
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from storages.testing import configure_django
 # The repository root holds the shared test-server helpers (``shared.testservers``).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from shared.testservers import ServerUnavailable, unavailable
+from shared.testservers import serve
 from shared.testservers.sshd import SSHServer, sshd_server
 
 configure_django()
@@ -23,15 +23,7 @@ configure_django()
 
 @pytest.fixture(scope="session")
 def sshd() -> Iterator[SSHServer]:
-    try:
-        context = sshd_server()
-        server = context.__enter__()
-    except ServerUnavailable as exc:
-        unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        context.__exit__(None, None, None)
+    yield from serve(sshd_server())
 
 
 @pytest.fixture
