@@ -414,8 +414,9 @@ class S3Storage(BaseStorage):
     def _build_config(self) -> Any:
         if self.client_config is not None:
             return self.client_config
+        s3_options: Any = {"addressing_style": self.addressing_style}
         return Config(
-            s3={"addressing_style": self.addressing_style},
+            s3=s3_options,
             signature_version=self.signature_version,
             proxies=self.proxies,
             # Threads share the client: a pool of 10 (botocore's default) drops connections

@@ -26,7 +26,7 @@ logger = logging.getLogger("storages.sftp")
 HOST_KEY_POLICIES = ("reject", "warn", "auto-add")
 
 
-class UnknownHostKeyError(paramiko.SSHException):  # type: ignore[misc]
+class UnknownHostKeyError(paramiko.SSHException):
     """The server offered a host key that is neither known nor pinned."""
 
 
@@ -64,7 +64,7 @@ def parse_pinned_key(text: str) -> paramiko.PKey:
         raise ValueError(f"cannot read a host key from {text!r}: {exc}") from exc
 
 
-class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+class _Policy(paramiko.MissingHostKeyPolicy):
     """What to do with a host key that is neither in the known-hosts file nor pinned."""
 
     def __init__(self, storage: SFTPStorage) -> None:
@@ -289,7 +289,8 @@ class PrefetchReader(io.RawIOBase):
         if self._pos < self._size:
             # Closed early: the answers still in flight (at most one window) are read and
             # dropped by the close below instead of being kept in paramiko's prefetch buffers.
-            self._handle._async_response = _drop_response
+            # paramiko keeps answers to prefetch requests; drop them instead (private hook).
+            setattr(self._handle, "_async_response", _drop_response)  # noqa: B010
         # On a dropped connection there is nothing to wait for.
         with contextlib.suppress(Exception):
             self._handle.close()

@@ -456,6 +456,8 @@ class SFTPStorage(BaseStorage):
             attributes = sftp.stat(path)
             uid = attributes.st_uid if uid is None else uid
             gid = attributes.st_gid if gid is None else gid
+        if uid is None or gid is None:
+            raise OSError(f"The server did not report the owner of {path}; cannot chown it.")
         sftp.chown(path, int(uid), int(gid))
 
     def _makedirs(self, sftp: paramiko.SFTPClient, folder: str) -> None:
@@ -521,7 +523,8 @@ class SFTPStorage(BaseStorage):
 
     def _stat(self, name: str) -> paramiko.SFTPAttributes:
         path = self._path(name)
-        return self._run(lambda c: c.sftp.stat(path))
+        attributes: paramiko.SFTPAttributes = self._run(lambda c: c.sftp.stat(path))
+        return attributes
 
     def size(self, name: str) -> int:
         return int(self._stat(name).st_size or 0)
