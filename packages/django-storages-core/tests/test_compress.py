@@ -62,3 +62,11 @@ def test_archives_are_never_gzipped_again() -> None:
     assert should_gzip("site.css", "text/css", types, {})
     assert not should_gzip("site.css", "text/css", types, {"ContentEncoding": "br"})
     assert not should_gzip("image.png", "image/png", types, {})
+
+
+def test_compatibility_mixins_of_the_original_module() -> None:
+    from storages.compress import CompressedFileMixin, CompressStorageMixin
+
+    compressed = CompressStorageMixin()._compress_content(io.BytesIO(b"mixin data")).read()
+    with CompressedFileMixin()._decompress_file("rb", io.BytesIO(compressed)) as unpacked:
+        assert unpacked.read() == b"mixin data"

@@ -153,3 +153,20 @@ def test_no_generated_name_resolves_outside_the_location(name: str, location: st
     # Resolving the joined path as a filesystem would must stay below the location.
     resolved = pathlib.PurePosixPath("/", location or ".", relative)
     assert not any(p == ".." for p in resolved.parts)
+
+
+def test_compatibility_helpers_of_the_original_utils(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import override_settings
+
+    from storages.utils import lookup_env, setting, to_bytes
+
+    with override_settings(SOME_STORAGE_SETTING="x"):
+        assert setting("SOME_STORAGE_SETTING") == "x"
+    assert setting("NO_SUCH_STORAGE_SETTING", "default") == "default"
+    monkeypatch.setenv("SECOND", "2")
+    monkeypatch.setenv("FIRST", "")
+    assert lookup_env(["FIRST", "SECOND"]) == "2"
+    assert lookup_env(["FIRST"]) is None
+    buffer = bytearray(b"ab")
+    assert to_bytes(buffer) is buffer
+    assert to_bytes("é") == "é".encode()
