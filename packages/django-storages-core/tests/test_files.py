@@ -134,3 +134,29 @@ def test_file_reports_name_mode_and_size(storage: MemoryStorage) -> None:
         f.write(b"1234")
         assert (f.name, f.mode, f.size) == ("n.txt", "wb", 4)
         assert f.writable() and not f.readable()
+
+
+def test_unclosed_file_warns_and_never_closes_its_stream_in_the_collector(storage: MemoryStorage) -> None:
+    import gc
+    import threading
+    import warnings
+
+    storage.save("x.txt", ContentFile(b"abc"))
+    closed_by: list[str] = []
+    closed = threading.Event()
+
+    class Stream(io.BytesIO):
+        def close(self) -> None:
+            closed_by.append(threading.current_thread().name)
+            closed.set()
+            super().close()
+
+    f = storage.open("x.txt")
+    f._reader._stream = Stream(b"abc")  # type: ignore[union-attr]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del f
+        gc.collect()
+    assert closed.wait(5)
+    assert closed_by == ["storages-close-unclosed-file"]
+    assert any(issubclass(w.category, ResourceWarning) for w in caught)

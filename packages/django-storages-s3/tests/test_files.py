@@ -232,7 +232,8 @@ def test_get_object_parameters_receives_the_full_key(make_storage: Any) -> None:
     storage = make_storage(PerObject, location="media")
     storage.save("a.txt", ContentFile(b"x"))
     storage.exists("a.txt")
-    storage.open("a.txt").read()
+    with storage.open("a.txt") as f:
+        f.read()
     assert set(seen) == {"media/a.txt"}
 
 

@@ -232,7 +232,8 @@ def test_pickle_drops_the_client(make_storage: Any) -> None:
     assert storage._client is not None
     clone = pickle.loads(pickle.dumps(storage))
     assert clone._client is None
-    assert clone.open("p.txt").read() == b"pickle"
+    with clone.open("p.txt") as f:
+        assert f.read() == b"pickle"
 
 
 def test_one_client_per_configuration(make_storage: Any) -> None:

@@ -415,4 +415,5 @@ def test_text_mode_round_trip(make_storage: Any) -> None:
         f.write("line one\nline two\n")
     with storage.open("t.txt", "r") as f:
         assert f.readlines() == ["line one\n", "line two\n"]
-    assert isinstance(storage.open("t.txt", "rb").file, io.BufferedReader)
+    with storage.open("t.txt", "rb") as f:
+        assert isinstance(f.file, io.BufferedReader)

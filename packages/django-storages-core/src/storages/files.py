@@ -23,6 +23,8 @@ Memory stays bounded by one part (writes) or one read chunk (reads) whatever the
 from __future__ import annotations
 
 import io
+import threading
+import warnings
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from django.core.files.base import File
@@ -56,6 +58,8 @@ class _RangeReader(io.RawIOBase):
         self._stream: IO[bytes] | None = None
         self._stream_pos = 0
         self._pos = 0
+        #: Set by the owning file when it closes this reader itself (not the garbage collector).
+        self.closing_explicitly = False
 
     def start(self) -> None:
         self._stream = self._owner._open_stream(0)
@@ -106,7 +110,17 @@ class _RangeReader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._close_stream()
+            if self.closing_explicitly:
+                self._close_stream()
+            elif self._stream is not None:
+                # Reached from a garbage-collected file that nobody closed. The collector can
+                # run anywhere, also inside the provider's SDK while it holds a lock (paramiko's
+                # channel lock, for one): closing the stream there can deadlock. Close it on a
+                # helper thread instead.
+                stream, self._stream = self._stream, None
+                threading.Thread(
+                    target=stream.close, name="storages-close-unclosed-file", daemon=True
+                ).start()
         super().close()
 
 
@@ -212,7 +226,12 @@ class StreamingFile(_FileBase):
             binary: IO[Any] = self._writer  # type: ignore[assignment]
         else:
             self._reader = _RangeReader(self)
-            self._reader.start()
+            try:
+                self._reader.start()
+            except BaseException:
+                self._finished = True  # nothing to close: opening failed (a missing file)
+                self._reader = None
+                raise
             binary = io.BufferedReader(self._reader, buffer_size=self.chunk_size)
         if self._binary:
             self._file = binary
@@ -320,6 +339,7 @@ class StreamingFile(_FileBase):
     def _release(self) -> None:
         self._finished = True
         if self._reader is not None:
+            self._reader.closing_explicitly = True
             self._reader.close()
             self._reader = None
         if self._writer is not None:
@@ -339,6 +359,11 @@ class StreamingFile(_FileBase):
             self.abort()
         else:
             self.close()
+
+    def __del__(self) -> None:
+        # No I/O here (see _RangeReader.close): an unclosed write is simply not published.
+        if not getattr(self, "_finished", True):
+            warnings.warn(f"unclosed storage file {self!r}", ResourceWarning, source=self, stacklevel=2)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.name} ({self.mode})>"
