@@ -18,6 +18,7 @@ from django.utils import timezone
 from storages.base import BaseStorage
 from storages.files import StreamingFile
 from storages.options import Option
+from storages.utils import url_quote
 
 
 class MemoryFile(StreamingFile):
@@ -112,4 +113,4 @@ class MemoryStorage(BaseStorage):
         return sorted(dirs), sorted(files)
 
     def url(self, name: str | None) -> str:
-        return "memory://" + self.url_path(name or "")
+        return "memory://" + url_quote(self._normalize_name(name or ""))

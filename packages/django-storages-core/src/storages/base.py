@@ -17,15 +17,13 @@ from django.core.files.storage import Storage
 from django.utils.deconstruct import deconstructible
 
 from storages.exceptions import MissingOptionError
-from storages.files import StreamingFile, copy_stream, parse_mode
+from storages.files import StreamingFile, copy_stream
 from storages.options import OptionSet, Resolved, redact
 from storages.utils import (
-    ReadBytesWrapper,
     get_available_overwrite_name,
-    is_seekable,
     join_location,
     normalize_name,
-    url_quote,
+    read_from_start,
 )
 
 logger = logging.getLogger("storages")
@@ -136,13 +134,6 @@ class BaseStorage(Storage):
             )
         return full
 
-    def _relative_name(self, full: str) -> str:
-        """Strip the location prefix from a full key."""
-        location = self._location.rstrip("/")
-        if location and full.startswith(location + "/"):
-            return full[len(location) + 1 :]
-        return full
-
     def _overwrites(self) -> bool:
         return bool(self.overwrite_option and getattr(self, self.overwrite_option, False))
 
@@ -152,23 +143,16 @@ class BaseStorage(Storage):
             return get_available_overwrite_name(name, max_length)
         return super().get_available_name(name, max_length)
 
-    def url_path(self, name: str) -> str:
-        """The percent-encoded full key of ``name``, for building URLs."""
-        return url_quote(self._normalize_name(name))
-
     # -- files ----------------------------------------------------------------------------
 
     def _open(self, name: str, mode: str = "rb") -> StreamingFile:
-        parse_mode(mode)
+        # The file refuses a bad mode itself (storages.files.parse_mode).
         relative = normalize_name(name)
         return self.file_class(relative, mode, self, key=self._normalize_name(relative))
 
     def _save(self, name: str, content: File[Any] | IO[Any]) -> str:
         """Stream ``content`` through a write-mode file: committed whole, or not at all."""
-        if is_seekable(content):
-            content.seek(0)
-        source = ReadBytesWrapper(content)
         target = self._open(name, "wb")
         with target:
-            copy_stream(source, target)
+            copy_stream(read_from_start(content), target)
         return normalize_name(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from storages.utils import to_bytes
 
@@ -28,10 +28,16 @@ __all__ = [
 _ARCHIVE_SUFFIXES = (".gz", ".tgz", ".gzip", ".bz2", ".xz", ".zip", ".br", ".zst", ".7z")
 
 
+class Readable(Protocol):
+    """Anything with ``read(size)``: a file, an upload, a ``ReadBytesWrapper``."""
+
+    def read(self, size: int, /) -> Any: ...
+
+
 class GzipCompressionWrapper(io.RawIOBase):
     """A readable stream of the gzip-compressed bytes of ``raw``."""
 
-    def __init__(self, raw: IO[Any], level: int = zlib.Z_BEST_COMPRESSION) -> None:
+    def __init__(self, raw: Readable, level: int = zlib.Z_BEST_COMPRESSION) -> None:
         super().__init__()
         self._raw = raw
         # wbits=31 selects the gzip container; zlib writes mtime 0 and no name, so the output
@@ -77,7 +83,7 @@ def should_gzip(name: str, content_type: str, gzip_content_types: Any, params: d
 class CompressStorageMixin:
     """Gives a storage ``_compress_content``: the streaming gzip of an upload."""
 
-    def _compress_content(self, content: IO[Any]) -> GzipCompressionWrapper:
+    def _compress_content(self, content: Readable) -> GzipCompressionWrapper:
         return GzipCompressionWrapper(content)
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "join_location",
     "lookup_env",
     "normalize_name",
+    "read_from_start",
     "safe_join",
     "setting",
     "to_bytes",
@@ -235,3 +236,14 @@ class ReadBytesWrapper(_ProxyBase):
 
     def close(self) -> None:
         self._wrapped.close()
+
+
+def read_from_start(content: Any) -> ReadBytesWrapper:
+    """An upload's ``content`` as a bytes reader from its first byte.
+
+    Seekable content is rewound (Django may have read it already); text is UTF-8 encoded.
+    The caller's file is never closed through the result's ``read``.
+    """
+    if is_seekable(content):
+        content.seek(0)
+    return ReadBytesWrapper(content)

@@ -133,9 +133,6 @@ class S3File(StreamingFile):
     def _decoding_gzip(self) -> bool:
         return bool(self.storage.gzip) and self._content_encoding == "gzip"
 
-    def _get_size(self) -> int:
-        return self.storage.size(str(self.name))
-
     # -- writing --------------------------------------------------------------------------
 
     def _parameters(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin
 from storages.backends.s3.files import S3File
 from storages.backends.s3.storage import S3Storage
 from storages.compress import should_gzip
+from storages.files import StreamingFile
 from storages.utils import is_seekable
 
 __all__ = ["S3ManifestStaticStorage", "S3StaticStorage"]
@@ -150,7 +151,7 @@ class S3StaticStorage(S3Storage):
 
     # -- everything else sends a held-back delete first -----------------------------------
 
-    def _open(self, name: str, mode: str = "rb") -> S3File:
+    def _open(self, name: str, mode: str = "rb") -> StreamingFile:
         self._flush_pending_delete()
         return super()._open(name, mode)
 

@@ -24,7 +24,7 @@ from storages.compress import GzipCompressionWrapper, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
 from storages.files import copy_stream
 from storages.options import Option, OptionSet
-from storages.utils import ReadBytesWrapper, check_location, is_seekable, normalize_name, url_quote
+from storages.utils import check_location, normalize_name, read_from_start, url_quote
 
 try:
     import boto3
@@ -537,12 +537,9 @@ class S3Storage(BaseStorage):
 
     # -- Storage API ----------------------------------------------------------------------
 
-    def _open(self, name: str, mode: str = "rb") -> S3File:
-        relative = normalize_name(name)
-        return S3File(relative, mode, self, key=self._normalize_name(relative))
-
     def _save(self, name: str, content: File[Any] | IO[Any]) -> str:
-        key = self._normalize_name(name)
+        relative = normalize_name(name)
+        key = self._normalize_name(relative)
         params = self._get_write_parameters(key, content)
         compress = bool(self.gzip) and should_gzip(
             key, params["ContentType"], self.gzip_content_types, params
@@ -551,18 +548,16 @@ class S3Storage(BaseStorage):
             params["ContentEncoding"] = "gzip"
 
         def body() -> Any:
-            if is_seekable(content):
-                content.seek(0)
-            source: Any = ReadBytesWrapper(content)
+            source = read_from_start(content)
             return GzipCompressionWrapper(source) if compress else source
 
         if not self._skip_upload(key, content, body, params):
-            target = S3File(normalize_name(name), "wb", self, key=key, write_parameters=params)
+            target = S3File(relative, "wb", self, key=key, write_parameters=params)
             with target:
                 copy_stream(body(), target)
             self._saved(key, target)
         # Never close the caller's file: it may still use it (django-storages#1303).
-        return normalize_name(name)
+        return relative
 
     def _skip_upload(self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]) -> bool:
         """Whether uploading ``body()`` to ``key`` can be skipped (static storages: same hash)."""
