@@ -1,4 +1,4 @@
-"""SSH plumbing for :mod:`storages.backends.sftpstorage`: host keys, the pool, streamed reads.
+"""SSH plumbing for :mod:`storages.backends.sftpstorage`: host keys, connections, streamed reads.
 
 Kept apart from the storage class so that the class reads as "what SFTP adds to core".
 """
@@ -111,7 +111,10 @@ class _Policy(paramiko.MissingHostKeyPolicy):
 
 
 class Connection:
-    """One SSH connection and its SFTP session; used by one thread at a time."""
+    """One SSH connection and its SFTP session; used by one thread at a time.
+
+    The storage keeps these in core's :class:`storages.pool.ConnectionPool`.
+    """
 
     def __init__(self, client: paramiko.SSHClient, sftp: paramiko.SFTPClient) -> None:
         self.client = client
@@ -129,59 +132,6 @@ class Connection:
         with contextlib.suppress(Exception):
             self.sftp.close()
         self.client.close()
-
-
-class ConnectionPool:
-    """Idle connections shared by the threads that use one storage.
-
-    A caller takes a connection for one operation (or for the life of an open file) and gives
-    it back; at most ``max_idle`` are kept. paramiko's ``SFTPClient`` is not safe for
-    concurrent use, so a connection is never used by two threads at once.
-    """
-
-    def __init__(self, max_idle: int) -> None:
-        self.max_idle = max_idle
-        self._lock = threading.Lock()
-        self._idle: list[Connection] = []
-        self._all: set[Connection] = set()
-
-    def take(self) -> Connection | None:
-        """An idle, still active connection, or ``None``."""
-        while True:
-            with self._lock:
-                if not self._idle:
-                    return None
-                connection = self._idle.pop()
-            if connection.is_active():
-                return connection
-            self.discard(connection)
-
-    def add(self, connection: Connection) -> None:
-        with self._lock:
-            self._all.add(connection)
-
-    def give_back(self, connection: Connection) -> None:
-        with self._lock:
-            if connection in self._all and len(self._idle) < self.max_idle and connection.is_active():
-                self._idle.append(connection)
-                return
-        self.discard(connection)
-
-    def discard(self, connection: Connection) -> None:
-        with self._lock:
-            self._all.discard(connection)
-            if connection in self._idle:
-                self._idle.remove(connection)
-        connection.close()
-
-    def close(self) -> None:
-        with self._lock:
-            connections, self._all, self._idle = list(self._all), set(), []
-        for connection in connections:
-            connection.close()
-
-    def __len__(self) -> int:
-        return len(self._all)
 
 
 def _drop_response(kind: int, message: Any, number: int) -> None:

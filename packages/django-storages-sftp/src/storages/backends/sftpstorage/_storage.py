@@ -25,7 +25,6 @@ from django.conf import settings
 from storages.backends.sftpstorage._connection import (
     HOST_KEY_POLICIES,
     Connection,
-    ConnectionPool,
     PrefetchReader,
     _Policy,
     lookup_name,
@@ -35,6 +34,7 @@ from storages.base import BaseStorage
 from storages.exceptions import StorageConfigurationError
 from storages.files import StreamingFile
 from storages.options import Option, OptionSet
+from storages.pool import ConnectionPool
 from storages.utils import normalize_name, url_quote
 
 logger = logging.getLogger("storages.sftp")
@@ -313,11 +313,30 @@ class SFTPStorage(BaseStorage):
 
     def _init_transient(self) -> None:
         self._lock = threading.Lock()
-        self._pool = ConnectionPool(self.max_idle_connections)
+        # The pool must not hold the storage itself: the finalizer below keeps the pool alive,
+        # so a strong reference back would keep the storage alive for ever.
+        storage = weakref.ref(self)
+
+        def connect() -> Connection:
+            alive = storage()
+            if alive is None:  # pragma: no cover - a pool outliving its storage is not used
+                raise ReferenceError("The SFTP storage of this connection pool was garbage collected.")
+            return alive._connect()
+
+        # Unbounded and without an idle age, as before the pool moved to core (a bound and its
+        # option come later); a dropped idle connection is found by the liveness check on take.
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            connect,
+            Connection.is_active,
+            Connection.close,
+            max_size=None,
+            max_idle=self.max_idle_connections,
+            name="the SFTP storage's connections",
+        )
         self._learned_host_keys: dict[str, paramiko.PKey] = {}
         self._prompted_password: str | None = None
         # Close idle connections when the storage is garbage collected without close().
-        self._finalizer = weakref.finalize(self, ConnectionPool.close, self._pool)
+        self._finalizer = weakref.finalize(self, self._pool.close)
 
     @property
     def port(self) -> int:
@@ -385,9 +404,7 @@ class SFTPStorage(BaseStorage):
         except BaseException:
             client.close()
             raise
-        connection = Connection(client, sftp)
-        self._pool.add(connection)
-        return connection
+        return Connection(client, sftp)
 
     def _prompt_password(self, params: dict[str, Any]) -> str:
         with self._lock:
@@ -398,10 +415,15 @@ class SFTPStorage(BaseStorage):
             return self._prompted_password
 
     def _take(self) -> Connection:
-        return self._pool.take() or self._connect()
+        return self._pool.take()
 
     def _give_back(self, connection: Connection) -> None:
-        self._pool.give_back(connection)
+        # Checked here rather than by the pool: for SFTP it is cheap (no round trip), and a
+        # session that dropped mid-transfer is closed now instead of waiting idle.
+        if connection.is_active():
+            self._pool.give_back(connection)
+        else:
+            self._pool.discard(connection)
 
     def _run(self, operation: Callable[[Connection], T], keep: bool = False) -> Any:
         """Run ``operation`` on a pooled connection; retry once on a fresh one if it dropped.
