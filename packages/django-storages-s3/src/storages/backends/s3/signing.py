@@ -26,6 +26,7 @@ from storages.utils import url_quote
 __all__ = ["BucketEndpoint", "SigV4Presigner", "query_parameter_name"]
 
 _DNS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # ``parameters`` given to ``url()`` use the botocore (GetObject) names; on the wire they are
 # query-string names.
@@ -99,6 +100,21 @@ class BucketEndpoint:
         if virtual:
             return cls(scheme, f"{bucket}.{host}", base_path)
         return cls(scheme, host, f"{base_path}/{url_quote(bucket)}")
+
+    @functools.cached_property
+    def signed_host(self) -> str:
+        """The ``Host`` header a client sends, which is what the signature covers.
+
+        HTTP clients send the host in lower case and leave out the scheme's default port, and
+        botocore signs it that way: ``https://minio.example.com:443`` signs ``minio.example.com``.
+        """
+        parts = urlsplit(f"{self.scheme}://{self.host}")
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
+        if parts.port is not None and parts.port != _DEFAULT_PORTS.get(self.scheme):
+            host = f"{host}:{parts.port}"
+        return host
 
     def object_path(self, key: str) -> str:
         """The percent-encoded path of ``key`` (already normalised, without a leading slash)."""
@@ -181,8 +197,9 @@ class SigV4Presigner:
             f"{_encode(name)}={_encode(value)}" for name, value in sorted(query.items())
         )
         path = endpoint.object_path(key)
+        host = endpoint.signed_host
         canonical_request = (
-            f"{method.upper()}\n{path}\n{canonical_query}\nhost:{endpoint.host}\n\nhost\nUNSIGNED-PAYLOAD"
+            f"{method.upper()}\n{path}\n{canonical_query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD"
         )
         string_to_sign = (
             f"{self.algorithm}\n{amz_date}\n{scope}\n"
