@@ -1,22 +1,401 @@
-"""URLs: local SigV4 presigning checked against botocore and moto, unsigned and CloudFront URLs."""
+"""URLs: local SigV4 presigning proven equal to botocore's, signatures checked with botocore's signer,
+unsigned, custom-domain and CloudFront URLs.
+
+moto accepts any signature (its IAM mode does not check presigned URLs), so a URL that moto serves
+proves only that it names the right object. Signatures are proven here by equality with
+``generate_presigned_url`` under one frozen clock, and by recomputing them with
+``botocore.auth.S3SigV4QueryAuth``.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime
+import hmac
 import json
+import time
+import types
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from unittest import mock
+from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
 
+import boto3
+import botocore.auth
 import pytest
+from botocore import UNSIGNED
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.files.base import ContentFile
 
-from storages.backends.s3 import S3Storage
-from storages.backends.s3.signing import BucketEndpoint
+from storages.backends.s3 import S3Storage, signing
+from storages.backends.s3.signing import BucketEndpoint, SigV4Presigner
+
+ACCESS_KEY = "AKIDEXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+BUCKET = "my-bucket"
+# Far from the real time, so that a clock that is not frozen shows in X-Amz-Date.
+FROZEN_AT = datetime.datetime(2030, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
+FROZEN_AMZ_DATE = "20300203T040506Z"
+
+
+@dataclass
+class Clock:
+    """The time both signers read; tests move it by assigning ``now``."""
+
+    now: datetime.datetime
+
+    def time(self) -> float:
+        return self.now.timestamp()
+
+    def botocore_now(self, remove_tzinfo: bool = True) -> datetime.datetime:
+        return self.now.replace(tzinfo=None) if remove_tzinfo else self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Freeze the local signer's and botocore's clocks at the same moment."""
+    frozen = Clock(FROZEN_AT)
+    # The local signer reads ``time.time()``; replace the module it sees, not the global one.
+    monkeypatch.setattr(
+        signing, "time", types.SimpleNamespace(time=frozen.time, gmtime=time.gmtime, strftime=time.strftime)
+    )
+    # botocore's SigV4 signers (``add_auth``) take the time from ``get_current_datetime``
+    # (botocore.compat), imported by name into botocore.auth. ``raising=True`` (the default) makes
+    # a botocore that reads the time elsewhere fail here instead of silently not freezing.
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", frozen.botocore_now)
+    return frozen
+
+
+def make(**options: Any) -> S3Storage:
+    """A storage with known credentials; building URLs sends no request."""
+    options = {
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+        "bucket_name": BUCKET,
+        "region_name": "us-east-1",
+        "endpoint_url": None,
+        **options,
+    }
+    return S3Storage(**options)
+
+
+def reference_client(options: dict[str, Any], signature_version: Any = "s3v4") -> Any:
+    """A botocore client configured like ``make(**options)``, built without the storage."""
+    addressing_style = options.get("addressing_style")
+    if addressing_style is None and options.get("endpoint_url") is None:
+        # Documented difference (docs/providers/s3.rst, "URLs"): on AWS the storage uses
+        # virtual-host URLs on the regional host; botocore's default uses the global host.
+        addressing_style = "virtual"
+    session = boto3.session.Session(
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        aws_session_token=options.get("security_token"),
+    )
+    s3_options: Any = {"addressing_style": addressing_style}
+    return session.client(
+        "s3",
+        region_name=options.get("region_name", "us-east-1"),
+        endpoint_url=options.get("endpoint_url"),
+        use_ssl=options.get("use_ssl", True),
+        config=Config(signature_version=signature_version, s3=s3_options),
+    )
+
+
+def botocore_url(
+    options: dict[str, Any],
+    key: str,
+    *,
+    http_method: str | None = None,
+    parameters: dict[str, str] | None = None,
+    expire: int = 3600,
+    signature_version: Any = "s3v4",
+) -> str:
+    """botocore's URL for ``key`` (the full key, with any location), as django-storages asks for it."""
+    client = reference_client(options, signature_version)
+    return str(
+        client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": options.get("bucket_name", BUCKET), "Key": key, **(parameters or {})},
+            ExpiresIn=expire,
+            HttpMethod=http_method,
+        )
+    )
+
+
+def url_parts(url: str) -> tuple[str, str, str, str, list[str]]:
+    """Scheme, host, path, fragment and the sorted, still percent-encoded query pairs."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc, parts.path, parts.fragment, sorted(parts.query.split("&"))
+
+
+def query(url: str) -> dict[str, str]:
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True, strict_parsing=True)
+    assert len(pairs) == len(dict(pairs)), f"repeated query parameter in {url}"
+    return dict(pairs)
+
+
+# -- locally signed URLs equal botocore's ----------------------------------------------------
+
+RESPONSE_PARAMETERS = {
+    "ResponseContentDisposition": 'attachment; filename="a b.txt"',
+    "ResponseContentType": "text/plain; charset=utf-8",
+    "ResponseCacheControl": "no-cache, max-age=0",
+}
+
+SIGNED_CASES = [
+    # id, storage options, name given to url(), url() arguments, the full key botocore signs
+    ("get", {}, "report.pdf", {}, "report.pdf"),
+    ("put", {}, "report.pdf", {"http_method": "PUT"}, "report.pdf"),
+    ("head", {}, "report.pdf", {"http_method": "HEAD"}, "report.pdf"),
+    ("response-parameters", {}, "report.pdf", {"parameters": RESPONSE_PARAMETERS}, "report.pdf"),
+    ("key-with-space", {}, "my report.pdf", {}, "my report.pdf"),
+    ("key-with-plus", {}, "a+b.txt", {}, "a+b.txt"),
+    ("key-with-ampersand", {}, "a&b.txt", {}, "a&b.txt"),
+    ("key-with-hash", {}, "a#b.txt", {}, "a#b.txt"),
+    ("key-with-question-mark", {}, "a?b=c.txt", {}, "a?b=c.txt"),
+    ("key-unicode", {}, "ü/日本 ñ.txt", {}, "ü/日本 ñ.txt"),
+    ("key-other-reserved", {}, "~*'()!,;:@=$.txt", {}, "~*'()!,;:@=$.txt"),
+    ("location-prefix", {"location": "media/v1"}, "a b.txt", {}, "media/v1/a b.txt"),
+    ("session-token", {"security_token": "FwoGZXIvYXdz/token+with=chars"}, "a.txt", {}, "a.txt"),
+    ("us-east-1-virtual", {"addressing_style": "virtual"}, "a.txt", {}, "a.txt"),
+    ("us-east-1-path", {"addressing_style": "path"}, "a.txt", {}, "a.txt"),
+    ("eu-west-1-default", {"region_name": "eu-west-1"}, "a.txt", {}, "a.txt"),
+    ("eu-west-1-virtual", {"region_name": "eu-west-1", "addressing_style": "virtual"}, "a.txt", {}, "a.txt"),
+    ("eu-west-1-path", {"region_name": "eu-west-1", "addressing_style": "path"}, "a.txt", {}, "a.txt"),
+    ("eu-west-1-http", {"region_name": "eu-west-1", "use_ssl": False}, "a.txt", {}, "a.txt"),
+    ("dotted-bucket", {"bucket_name": "my.dotted.bucket"}, "a.txt", {}, "a.txt"),
+    ("endpoint-port-path", {"endpoint_url": "https://minio.example.com:9000"}, "a b.txt", {}, "a b.txt"),
+    (
+        "endpoint-port-virtual",
+        {"endpoint_url": "https://minio.example.com:9000", "addressing_style": "virtual"},
+        "a b.txt",
+        {},
+        "a b.txt",
+    ),
+    ("endpoint-base-path", {"endpoint_url": "https://minio.example.com:9000/s3/"}, "a.txt", {}, "a.txt"),
+    ("endpoint-default-https-port", {"endpoint_url": "https://minio.example.com:443"}, "a.txt", {}, "a.txt"),
+    ("endpoint-default-http-port", {"endpoint_url": "http://minio.example.com:80"}, "a.txt", {}, "a.txt"),
+    ("endpoint-upper-case-host", {"endpoint_url": "https://MinIO.Example.com:9000"}, "a.txt", {}, "a.txt"),
+    (
+        "endpoint-ip-virtual-falls-back-to-path",
+        {"endpoint_url": "http://127.0.0.1:9000", "addressing_style": "virtual"},
+        "a.txt",
+        {},
+        "a.txt",
+    ),
+    ("endpoint-ipv6", {"endpoint_url": "http://[::1]:9000"}, "a.txt", {}, "a.txt"),
+    ("expire-argument", {}, "a.txt", {"expire": 60}, "a.txt"),
+    ("expire-setting", {"querystring_expire": 120}, "a.txt", {}, "a.txt"),
+    (
+        "everything",
+        {
+            "region_name": "eu-west-1",
+            "endpoint_url": "https://minio.example.com:9000",
+            "security_token": "token",
+            "location": "media",
+        },
+        "ü & b.txt",
+        {"http_method": "PUT", "expire": 7, "parameters": RESPONSE_PARAMETERS},
+        "media/ü & b.txt",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "name", "arguments", "key"),
+    [pytest.param(*case[1:], id=case[0]) for case in SIGNED_CASES],
+)
+def test_presigned_url_equals_botocore(
+    clock: Clock, options: dict[str, Any], name: str, arguments: dict[str, Any], key: str
+) -> None:
+    expected = botocore_url(
+        options,
+        key,
+        http_method=arguments.get("http_method"),
+        parameters=arguments.get("parameters"),
+        expire=arguments.get("expire", options.get("querystring_expire", 3600)),
+    )
+    url = make(**options).url(name, **arguments)
+    assert url_parts(url) == url_parts(expected)
+    assert query(url)["X-Amz-Date"] == query(expected)["X-Amz-Date"] == FROZEN_AMZ_DATE
+
+
+def test_default_addressing_outside_us_east_1_uses_the_regional_host(clock: Clock) -> None:
+    # The documented difference that ``reference_client`` applies for AWS endpoints.
+    url = make(region_name="eu-west-1").url("a.txt")
+    assert urlsplit(url).netloc == f"{BUCKET}.s3.eu-west-1.amazonaws.com"
+
+
+# -- signatures recomputed with botocore's signer --------------------------------------------
+
+
+def signature_is_valid(url: str, method: str = "GET", secret_key: str = SECRET_KEY) -> bool:
+    """Recompute ``url``'s SigV4 signature with botocore's presigner, as S3 checks it."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True))
+    signature = params.pop("X-Amz-Signature")
+    auth = {name: params.pop(name) for name in list(params) if name.startswith("X-Amz-")}
+    access_key, _, region, service, _ = auth["X-Amz-Credential"].split("/")
+    request = AWSRequest(
+        method=method, url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), params=params
+    )
+    signer = botocore.auth.S3SigV4QueryAuth(
+        Credentials(access_key, secret_key, auth.get("X-Amz-Security-Token")),
+        service,
+        region,
+        expires=int(auth["X-Amz-Expires"]),
+    )
+    signed_at = datetime.datetime.strptime(auth["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=signed_at):
+        signer.add_auth(request)
+    recomputed = parse_qs(urlsplit(str(request.url)).query)["X-Amz-Signature"][0]
+    return hmac.compare_digest(recomputed, signature)
+
+
+@pytest.fixture
+def signed_url(clock: Clock) -> str:
+    return make(security_token="token").url("report.pdf", parameters=RESPONSE_PARAMETERS, expire=3600)
+
+
+@pytest.mark.parametrize(
+    ("options", "arguments"),
+    [
+        pytest.param({}, {}, id="get"),
+        pytest.param({"security_token": "token"}, {"parameters": RESPONSE_PARAMETERS}, id="token-parameters"),
+        pytest.param({}, {"http_method": "PUT"}, id="put"),
+        pytest.param({"endpoint_url": "https://minio.example.com:443"}, {}, id="endpoint-default-port"),
+        pytest.param({"region_name": "eu-west-1", "location": "ü"}, {}, id="eu-west-1-unicode"),
+    ],
+)
+def test_presigned_url_signature_verifies(
+    clock: Clock, options: dict[str, Any], arguments: dict[str, Any]
+) -> None:
+    url = make(**options).url("my report.pdf", **arguments)
+    assert signature_is_valid(url, method=arguments.get("http_method", "GET"))
+
+
+def test_untampered_url_verifies(signed_url: str) -> None:
+    assert signature_is_valid(signed_url)
+
+
+def tampered(url: str, part: str) -> str:
+    """``url`` with one character changed in ``part``."""
+    signature = query(url)["X-Amz-Signature"]
+    old, new = {
+        "signature": (signature, signature[:-1] + ("1" if signature.endswith("0") else "0")),
+        "key": ("/report.pdf?", "/report.pdg?"),
+        "expiry": ("X-Amz-Expires=3600", "X-Amz-Expires=3601"),
+        "date": (f"X-Amz-Date={FROZEN_AMZ_DATE}", "X-Amz-Date=20300203T040507Z"),
+        "response-parameter": ("response-content-type=text", "response-content-type=test"),
+        "token": ("X-Amz-Security-Token=token", "X-Amz-Security-Token=tokeN"),
+    }[part]
+    assert len(old) == len(new) and sum(a != b for a, b in zip(old, new, strict=True)) == 1
+    assert url.count(old) == 1
+    return url.replace(old, new)
+
+
+@pytest.mark.parametrize("part", ["signature", "key", "expiry", "date", "response-parameter", "token"])
+def test_url_with_one_changed_character_is_refused(signed_url: str, part: str) -> None:
+    assert not signature_is_valid(tampered(signed_url, part))
+
+
+def test_url_is_refused_for_another_method_or_secret(signed_url: str) -> None:
+    assert not signature_is_valid(signed_url, method="PUT")
+    assert not signature_is_valid(signed_url, secret_key=SECRET_KEY[:-1] + "X")
+
+
+def test_rotated_secret_signs_with_a_new_signing_key() -> None:
+    # Refreshable credentials keep the access key and change the secret: the cached key of
+    # the old secret must not be reused.
+    presigner = SigV4Presigner("us-east-1")
+    endpoint = BucketEndpoint.build(
+        BUCKET, endpoint_url=None, region="us-east-1", addressing_style=None, use_ssl=True
+    )
+    old = presigner.presign(endpoint, "a", access_key=ACCESS_KEY, secret_key="old-secret", now=FROZEN_AT)
+    new = presigner.presign(endpoint, "a", access_key=ACCESS_KEY, secret_key="new-secret", now=FROZEN_AT)
+    assert signature_is_valid(old, secret_key="old-secret")
+    assert signature_is_valid(new, secret_key="new-secret")
+    assert not signature_is_valid(new, secret_key="old-secret")
+
+
+# -- work done once ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def key_derivations(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The dates for which the local signer derived a signing key from ``SECRET_KEY``.
+
+    The derivation starts with ``HMAC("AWS4" + secret, date)``; every other HMAC (the ones
+    that sign a URL) is keyed with the derived key.
+    """
+    dates: list[bytes] = []
+    real_new = hmac.new
+
+    def new(key: bytes, msg: bytes | None = None, digestmod: Any = None) -> Any:
+        if key == f"AWS4{SECRET_KEY}".encode() and msg is not None:
+            dates.append(msg)
+        return real_new(key, msg, digestmod)
+
+    spy = types.SimpleNamespace(new=new, digest=hmac.digest, compare_digest=hmac.compare_digest)
+    monkeypatch.setattr(signing, "hmac", spy)
+    return dates
+
+
+def test_signing_key_is_derived_once_per_day(clock: Clock, key_derivations: list[bytes]) -> None:
+    storage = make()
+    for index in range(20):
+        storage.url(f"file{index}.txt", http_method="PUT" if index % 2 else None)
+    assert key_derivations == [b"20300203"]
+
+    clock.now += datetime.timedelta(days=1)
+    next_day = [storage.url(f"file{index}.txt") for index in range(20)]
+    assert key_derivations == [b"20300203", b"20300204"]
+    # ...and the new day's URLs are signed with the new day's key.
+    assert url_parts(next_day[0]) == url_parts(botocore_url({}, "file0.txt"))
+
+
+@pytest.mark.parametrize("querystring_auth", [True, False], ids=["signed", "unsigned"])
+def test_bucket_endpoint_is_built_once_per_storage(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch, querystring_auth: bool
+) -> None:
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    real_build = BucketEndpoint.build
+
+    def build(*args: Any, **kwargs: Any) -> BucketEndpoint:
+        calls.append((args, kwargs))
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(BucketEndpoint, "build", build)
+    storage = make(region_name="eu-west-1", addressing_style="path", querystring_auth=querystring_auth)
+    urls = {storage.url(f"file{index}.txt", parameters={"VersionId": str(index)}) for index in range(20)}
+    assert len(urls) == 20
+    assert calls == [
+        (
+            (BUCKET,),
+            {"endpoint_url": None, "region": "eu-west-1", "addressing_style": "path", "use_ssl": True},
+        )
+    ]
+
+
+# -- other signature versions ------------------------------------------------------------------
+
+
+def test_legacy_signature_version_gives_botocores_sigv2_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # SigV2 presigning (HmacV1QueryAuth) reads ``time.time()`` in botocore.auth for Expires.
+    monkeypatch.setattr(botocore.auth, "time", types.SimpleNamespace(time=FROZEN_AT.timestamp))
+    url = make(signature_version="s3").url("a b.txt", expire=60)
+    assert sorted(query(url)) == ["AWSAccessKeyId", "Expires", "Signature"]
+    assert query(url)["Expires"] == str(int(FROZEN_AT.timestamp()) + 60)
+    assert url == botocore_url({}, "a b.txt", expire=60, signature_version="s3")
+
+
+# -- served by moto (proves the URL names the object, not that its signature is valid) --------
 
 
 def fetch(url: str, method: str = "GET") -> tuple[int, bytes, Any]:
@@ -25,174 +404,93 @@ def fetch(url: str, method: str = "GET") -> tuple[int, bytes, Any]:
         return response.status, response.read(), response.headers
 
 
-def botocore_url(storage: S3Storage, key: str, **kwargs: Any) -> str:
-    # botocore presigns with SigV2 in some regions unless told s3v4; this package always
-    # uses SigV4 (see "Differences from django-storages").
-    client = storage._create_session().client(
-        "s3",
-        region_name=storage.region_name,
-        endpoint_url=storage.endpoint_url,
-        use_ssl=storage.use_ssl,
-        config=Config(signature_version="s3v4", s3={"addressing_style": storage.addressing_style}),
-    )
-    params = {"Bucket": storage.bucket_name, "Key": key, **kwargs.pop("params", {})}
-    return str(client.generate_presigned_url("get_object", Params=params, **kwargs))
-
-
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"region_name": "eu-west-1", "endpoint_url": None, "addressing_style": "virtual"},
-        {"region_name": "us-east-1", "endpoint_url": None, "security_token": "session-token"},
-        {"region_name": "ap-south-1", "endpoint_url": None, "addressing_style": "path"},
-    ],
-    ids=["moto", "eu-west-1", "with-token", "path-style"],
-)
-@pytest.mark.parametrize("key", ["plain.txt", "a b/ü & c+d#e?.txt", "media/x~y.txt"])
-def test_presigned_url_equals_botocore(make_storage: Any, options: dict[str, Any], key: str) -> None:
-    storage = make_storage(**options)
-    expected = botocore_url(storage, key, ExpiresIn=600, params={"ResponseContentDisposition": "attachment"})
-    query = parse_qs(urlsplit(expected).query)
-    moment = datetime.datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
-    credentials = storage._credentials()
-    ours = storage._sigv4().presign(
-        storage._bucket_endpoint(),
-        key,
-        access_key=credentials.access_key,
-        secret_key=credentials.secret_key,
-        token=credentials.token,
-        expires=600,
-        parameters={"ResponseContentDisposition": "attachment"},
-        now=moment,
-    )
-    assert urlsplit(ours)[:3] == urlsplit(expected)[:3]
-    assert parse_qs(urlsplit(ours).query) == query
-
-
-def test_signing_key_is_derived_once_per_day(make_storage: Any, monkeypatch: Any) -> None:
+def test_presigned_url_addresses_the_saved_object(make_storage: Any) -> None:
     storage = make_storage()
-    storage.url("a.txt")
-    presigner = storage._sigv4()
-    calls = []
-    original = presigner.signing_key.__func__
-
-    def spy(self: Any, *args: Any) -> bytes:
-        calls.append(args)
-        return original(self, *args)
-
-    monkeypatch.setattr(type(presigner), "signing_key", spy)
-    for index in range(5):
-        storage.url(f"file{index}.txt")
-    assert len(presigner._keys) == 1
-
-
-def test_presigned_url_is_served_by_moto(make_storage: Any) -> None:
-    storage = make_storage()
-    storage.save("doc.txt", ContentFile(b"signed content"))
+    storage.save("my doc+1.txt", ContentFile(b"signed content"))
     url = storage.url(
-        "doc.txt", parameters={"ResponseContentDisposition": 'attachment; filename="x.txt"'}, expire=60
+        "my doc+1.txt", parameters={"ResponseContentDisposition": 'attachment; filename="x.txt"'}, expire=60
     )
     status, body, headers = fetch(url)
     assert (status, body) == (200, b"signed content")
     assert headers["Content-Disposition"] == 'attachment; filename="x.txt"'
 
 
-def test_presigned_head_url(make_storage: Any) -> None:
-    storage = make_storage()
-    storage.save("doc.txt", ContentFile(b"12345"))
-    status, _, headers = fetch(storage.url("doc.txt", http_method="HEAD"), method="HEAD")
-    assert status == 200
-    assert headers["Content-Length"] == "5"
+def test_unsigned_url_addresses_the_saved_object(make_storage: Any) -> None:
+    storage = make_storage(querystring_auth=False, default_acl="public-read")
+    storage.save("pub lic.txt", ContentFile(b"public"))
+    assert fetch(storage.url("pub lic.txt"))[:2] == (200, b"public")
 
 
-def test_expire_is_in_the_url(make_storage: Any) -> None:
-    storage = make_storage(querystring_expire=120)
-    assert parse_qs(urlsplit(storage.url("a")).query)["X-Amz-Expires"] == ["120"]
-    assert parse_qs(urlsplit(storage.url("a", expire=30)).query)["X-Amz-Expires"] == ["30"]
+# -- unsigned and custom-domain URLs -------------------------------------------------------------
+
+UNSIGNED_CASES = [
+    ({"region_name": None}, f"https://{BUCKET}.s3.amazonaws.com/a%20b.txt"),
+    ({"region_name": "eu-west-1"}, f"https://{BUCKET}.s3.eu-west-1.amazonaws.com/a%20b.txt"),
+    (
+        {"region_name": "eu-west-1", "addressing_style": "path"},
+        f"https://s3.eu-west-1.amazonaws.com/{BUCKET}/a%20b.txt",
+    ),
+    ({"use_ssl": False}, f"http://{BUCKET}.s3.amazonaws.com/a%20b.txt"),
+    (
+        {"endpoint_url": "https://nyc3.digitaloceanspaces.com", "addressing_style": "virtual"},
+        f"https://{BUCKET}.nyc3.digitaloceanspaces.com/a%20b.txt",
+    ),
+    (
+        {"endpoint_url": "https://acc.r2.cloudflarestorage.com"},
+        f"https://acc.r2.cloudflarestorage.com/{BUCKET}/a%20b.txt",
+    ),
+    (
+        {"endpoint_url": "http://127.0.0.1:9000", "location": "static/v1"},
+        f"http://127.0.0.1:9000/{BUCKET}/static/v1/a%20b.txt",
+    ),
+]
 
 
-def test_tampered_signature_is_refused_by_botocore_compatible_check(make_storage: Any) -> None:
-    storage = make_storage()
-    url = storage.url("a.txt")
-    assert "X-Amz-Signature=" in url and len(parse_qs(urlsplit(url).query)["X-Amz-Signature"][0]) == 64
+UNSIGNED_IDS = [
+    "no-region",
+    "eu-west-1",
+    "eu-west-1-path",
+    "http",
+    "virtual-endpoint",
+    "path-endpoint",
+    "location",
+]
 
 
-def test_legacy_signature_version_falls_back_to_botocore(make_storage: Any) -> None:
-    storage = make_storage(signature_version="s3")
-    assert "Signature=" in storage.url("a.txt")
-    assert "X-Amz-Algorithm" not in storage.url("a.txt")
-
-
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [
-        ({"endpoint_url": None, "region_name": None}, "https://{b}.s3.amazonaws.com/a%20b.txt"),
-        (
-            {"endpoint_url": None, "region_name": "eu-west-1"},
-            "https://{b}.s3.eu-west-1.amazonaws.com/a%20b.txt",
-        ),
-        (
-            {"endpoint_url": None, "region_name": "eu-west-1", "addressing_style": "path"},
-            "https://s3.eu-west-1.amazonaws.com/{b}/a%20b.txt",
-        ),
-        ({"endpoint_url": None, "use_ssl": False}, "http://{b}.s3.amazonaws.com/a%20b.txt"),
-        (
-            {"endpoint_url": "https://nyc3.digitaloceanspaces.com", "addressing_style": "virtual"},
-            "https://{b}.nyc3.digitaloceanspaces.com/a%20b.txt",
-        ),
-        (
-            {"endpoint_url": "https://acc.r2.cloudflarestorage.com"},
-            "https://acc.r2.cloudflarestorage.com/{b}/a%20b.txt",
-        ),
-        ({"location": "static/v1"}, "{e}/{b}/static/v1/a%20b.txt"),
-    ],
-)
-def test_unsigned_urls(
-    make_storage: Any, endpoint_url: str, bucket_name: str, options: Any, expected: str
-) -> None:
-    storage = make_storage(querystring_auth=False, **options)
-    assert storage.url("a b.txt") == expected.format(b=bucket_name, e=endpoint_url)
+@pytest.mark.parametrize(("options", "expected"), UNSIGNED_CASES, ids=UNSIGNED_IDS)
+def test_unsigned_url_is_built_without_a_client(options: dict[str, Any], expected: str) -> None:
+    storage = make(querystring_auth=False, **options)
+    assert storage.url("a b.txt") == expected
     assert storage._client is None
 
 
-def test_unsigned_url_matches_botocore_unsigned(make_storage: Any) -> None:
-    from botocore import UNSIGNED
-
-    storage = make_storage(querystring_auth=False, endpoint_url=None, region_name="eu-west-1")
-    client = storage._create_session().client(
-        "s3",
-        region_name="eu-west-1",
-        config=Config(signature_version=UNSIGNED, s3={"addressing_style": "virtual"}),
+@pytest.mark.parametrize(("options", "expected"), UNSIGNED_CASES, ids=UNSIGNED_IDS)
+@pytest.mark.parametrize("name", ["a b.txt", "a+b&c#d?e=f.txt", "ü/日本.txt"])
+def test_unsigned_url_equals_botocore_unsigned(options: dict[str, Any], expected: str, name: str) -> None:
+    key = f"{options['location']}/{name}" if "location" in options else name
+    assert make(querystring_auth=False, **options).url(name) == botocore_url(
+        options, key, signature_version=UNSIGNED
     )
-    expected = client.generate_presigned_url(
-        "get_object", Params={"Bucket": storage.bucket_name, "Key": "k y"}
-    )
-    assert storage.url("k y") == expected
 
 
-def test_unsigned_url_is_served_for_public_objects(make_storage: Any) -> None:
-    storage = make_storage(querystring_auth=False, default_acl="public-read")
-    storage.save("pub lic.txt", ContentFile(b"public"))
-    assert fetch(storage.url("pub lic.txt"))[1] == b"public"
+def test_unsigned_url_parameters_equal_botocores(clock: Clock) -> None:
+    # Compared decoded: the storage encodes a space in the query as "+", botocore as "%20".
+    parameters = {"VersionId": "v 1", **RESPONSE_PARAMETERS}
+    url = make(querystring_auth=False).url("a.txt", parameters=parameters)
+    expected = botocore_url({}, "a.txt", parameters=parameters, signature_version=UNSIGNED)
+    assert url.partition("?")[0] == expected.partition("?")[0]
+    assert query(url) == query(expected)
 
 
-def test_custom_domain_urls(make_storage: Any) -> None:
-    storage = make_storage(custom_domain="cdn.example.com", location="media")
+def test_custom_domain_urls() -> None:
+    storage = make(custom_domain="cdn.example.com", location="media")
     assert storage.url("a b&c.txt") == "https://cdn.example.com/media/a%20b%26c.txt"
     assert storage.url("dir/") == "https://cdn.example.com/media/dir/"
     assert storage.url("x.txt", parameters={"v": "2"}) == "https://cdn.example.com/media/x.txt?v=2"
-    plain = make_storage(custom_domain="cdn.example.com", url_protocol="http:")
-    assert plain.url("x") == "http://cdn.example.com/x"
+    assert make(custom_domain="cdn.example.com", url_protocol="http:").url("x") == "http://cdn.example.com/x"
 
 
-def test_url_endpoint_object_is_built_once(make_storage: Any) -> None:
-    storage = make_storage(querystring_auth=False)
-    storage.url("a")
-    assert isinstance(storage._endpoint, BucketEndpoint)
-
-
-# -- CloudFront -------------------------------------------------------------------------------
+# -- CloudFront ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -208,28 +506,33 @@ def pem(key: rsa.RSAPrivateKey) -> str:
     ).decode()
 
 
-def test_cloudfront_signed_url_verifies_with_public_key(
-    make_storage: Any, rsa_key: rsa.RSAPrivateKey
-) -> None:
-    storage = make_storage(
+def cloudfront_policy(resource: str, expires: int) -> bytes:
+    statement = {"Resource": resource, "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}
+    return json.dumps({"Statement": [statement]}, separators=(",", ":")).encode()
+
+
+def test_cloudfront_signed_url_verifies_with_public_key(rsa_key: rsa.RSAPrivateKey) -> None:
+    storage = make(
         custom_domain="d111.cloudfront.net",
         cloudfront_key_id="K2JCJMDEHXQW5F",
         cloudfront_key=pem(rsa_key),
         querystring_expire=300,
     )
     url = storage.url("a b.jpg")
-    base, _, query = url.partition("?")
+    base, _, query_string = url.partition("?")
     assert base == "https://d111.cloudfront.net/a%20b.jpg"
-    params = parse_qs(query)
+    params = parse_qs(query_string)
+    assert sorted(params) == ["Expires", "Key-Pair-Id", "Signature"]
     assert params["Key-Pair-Id"] == ["K2JCJMDEHXQW5F"]
     expires = int(params["Expires"][0])
     assert 290 <= expires - datetime.datetime.now(datetime.UTC).timestamp() <= 310
-    policy = json.dumps(
-        {"Statement": [{"Resource": base, "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}]},
-        separators=(",", ":"),
-    ).encode()
-    raw = params["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/")
-    rsa_key.public_key().verify(base64.b64decode(raw), policy, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    signature = base64.b64decode(params["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/"))
+    public_key = rsa_key.public_key()
+    public_key.verify(signature, cloudfront_policy(base, expires), padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    # The same signature does not cover another object or a later expiry.
+    for policy in (cloudfront_policy(base + "x", expires), cloudfront_policy(base, expires + 1)):
+        with pytest.raises(InvalidSignature):
+            public_key.verify(signature, policy, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
 
 
 def test_cloudfront_signature_matches_botocore(rsa_key: rsa.RSAPrivateKey) -> None:
@@ -242,30 +545,27 @@ def test_cloudfront_signature_matches_botocore(rsa_key: rsa.RSAPrivateKey) -> No
 
     when = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
     expected = BotocoreSigner("KID", sign).generate_presigned_url("https://d.example/x", date_less_than=when)
-    assert (
-        CloudFrontSigner("KID", pem(rsa_key)).generate_presigned_url(
-            "https://d.example/x", date_less_than=when
-        )
-        == expected
-    )
+    ours = CloudFrontSigner("KID", pem(rsa_key))
+    assert ours.generate_presigned_url("https://d.example/x", date_less_than=when) == expected
 
 
-def test_cloudfront_signer_is_cached(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
-    one = make_storage(custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key))
-    two = make_storage(custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key).encode())
+def test_cloudfront_signer_is_shared_by_equal_keys(rsa_key: rsa.RSAPrivateKey) -> None:
+    one = make(custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key))
+    two = make(custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key).encode())
+    assert one.cloudfront_signer is not None
     assert one.cloudfront_signer is two.cloudfront_signer
     assert "BEGIN" not in repr(one.cloudfront_signer)
 
 
-def test_cloudfront_signer_none_disables_signing(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
-    storage = make_storage(
+def test_cloudfront_signer_none_disables_signing(rsa_key: rsa.RSAPrivateKey) -> None:
+    storage = make(
         custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key), cloudfront_signer=None
     )
     assert storage.url("x") == "https://d.example/x"
 
 
-def test_cloudfront_without_querystring_auth_is_plain(make_storage: Any, rsa_key: rsa.RSAPrivateKey) -> None:
-    storage = make_storage(
+def test_cloudfront_without_querystring_auth_is_plain(rsa_key: rsa.RSAPrivateKey) -> None:
+    storage = make(
         custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key), querystring_auth=False
     )
     assert storage.url("x") == "https://d.example/x"
