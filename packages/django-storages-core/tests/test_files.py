@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 from django.core.files.base import ContentFile
@@ -13,7 +14,7 @@ from storages.files import StreamingFile, parse_mode
 
 @pytest.fixture
 def storage() -> MemoryStorage:
-    return MemoryStorage(bucket_name="files", location="media")
+    return MemoryStorage(bucket_name=f"files-{uuid.uuid4().hex}", location="media")
 
 
 @pytest.mark.parametrize(
@@ -123,9 +124,16 @@ def test_closed_file_refuses_io_and_can_reopen(storage: MemoryStorage) -> None:
 
 
 def test_empty_write_creates_empty_file(storage: MemoryStorage) -> None:
-    with storage.open("empty.txt", "wb"):
-        pass
+    with storage.open("empty.txt", "wb") as f:
+        f.write(b"")
     assert storage.objects["media/empty.txt"][0] == b""
+
+
+def test_file_never_written_publishes_nothing(storage: MemoryStorage) -> None:
+    with storage.open("untouched.txt", "wb"):
+        pass
+    assert "media/untouched.txt" not in storage.objects
+    assert [c[0] for c in storage.calls] == []
 
 
 def test_file_reports_name_mode_and_size(storage: MemoryStorage) -> None:

@@ -56,3 +56,11 @@ class BackendNotInstalledError(MissingDependencyError):
 
 class DuplicateAliasError(StorageConfigurationError):
     """Two installed distributions declare the same storage alias."""
+
+
+class StorageWriteError(OSError):
+    """A write-mode file cannot be used any more because an earlier write to it failed.
+
+    Raised by every ``write()`` after the failure and by ``close()``: the upload was aborted,
+    nothing was published under the file's name. The original error is the ``__cause__``.
+    """

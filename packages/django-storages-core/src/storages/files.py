@@ -11,23 +11,42 @@ reading
     :class:`FileNotFoundError` from ``open()``, and the same response then serves the reads)
     and again only after a ``seek`` elsewhere.
 
-writing
+writing, push style (SDKs that take parts: S3 multipart, Azure blocks)
     :meth:`StreamingFile._write_part` receives full parts of :attr:`StreamingFile.part_size`
     bytes; :meth:`StreamingFile._commit` receives the remaining tail and publishes the file;
-    :meth:`StreamingFile._abort` discards whatever was sent. Leaving a ``with`` block by an
-    exception aborts: nothing is published under the file's name.
+    :meth:`StreamingFile._abort` discards whatever was sent.
+
+writing, pull style (SDKs that read a file object: ftplib, paramiko, libcloud, resumable uploads)
+    :meth:`StreamingFile._upload_stream` receives a readable binary stream and uploads until it
+    ends. A file that is closed before its first part fills is uploaded from memory on the
+    calling thread; a larger one is uploaded on a worker thread that reads the parts as they
+    are written (at most two parts wait in memory). The stream ends (EOF) only when the file is
+    closed normally; when the write is aborted, the stream's ``read()`` raises
+    :class:`UploadAborted` so that the SDK never finishes the upload, and :meth:`_abort` is
+    called afterwards to remove what the provider left (a temporary file).
+
+A failure is final: leaving a ``with`` block by an exception aborts, and so does any hook that
+raises. After a hook failed, every ``write()`` and the ``close()`` raise
+:class:`~storages.exceptions.StorageWriteError` (the first error is its ``__cause__``) and
+nothing is published under the file's name, also when ``close()`` is called outside a ``with``
+block (``try: ... finally: f.close()``).
 
 Memory stays bounded by one part (writes) or one read chunk (reads) whatever the file size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import queue
 import threading
 import warnings
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from django.core.files.base import File
+
+from storages.exceptions import StorageWriteError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -39,6 +58,15 @@ else:
     _FileBase = File  # File is generic only in django-stubs
 
 DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+logger = logging.getLogger("storages")
+
+
+class UploadAborted(Exception):
+    """Raised by the stream given to :meth:`StreamingFile._upload_stream` when the write is aborted.
+
+    Deliberately not an ``OSError``: SDKs that retry I/O errors must not retry this one.
+    """
 
 
 def parse_mode(mode: str) -> tuple[bool, bool]:
@@ -124,6 +152,76 @@ class _RangeReader(io.RawIOBase):
         super().close()
 
 
+class _PartPipe(io.RawIOBase):
+    """The readable end of a pull-style upload: parts written by the file, read by the SDK.
+
+    At most ``depth`` parts wait in the queue, so a writer faster than the upload blocks
+    instead of filling memory. ``read(n)`` returns ``n`` bytes unless the stream ended: some
+    SDKs take a short read for the end of the data (resumable uploads do).
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self._parts: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._current = memoryview(b"")
+        self._aborted = threading.Event()
+        self.ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def put(self, part: bytes | None, worker: threading.Thread) -> bool:
+        """Queue ``part`` (``None``: the end); ``False`` when the reading worker is gone."""
+        while True:
+            try:
+                self._parts.put(part, timeout=0.05)
+                return True
+            except queue.Full:
+                if not worker.is_alive():
+                    return False
+
+    def abort(self) -> None:
+        """Make the reader's next ``read()`` raise :class:`UploadAborted`."""
+        self._aborted.set()
+        # Wake a reader blocked on an empty queue; a full queue means it is not blocked.
+        with contextlib.suppress(queue.Full):
+            self._parts.put_nowait(None)
+
+    def _next_part(self) -> bool:
+        while not self._current:
+            if self._aborted.is_set():
+                raise UploadAborted("The write was aborted: the upload must not be completed.")
+            if self.ended:
+                return False
+            part = self._parts.get()
+            if self._aborted.is_set():
+                raise UploadAborted("The write was aborted: the upload must not be completed.")
+            if part is None:
+                self.ended = True
+                return False
+            self._current = memoryview(part)
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and self._next_part():
+            count = min(len(view) - filled, len(self._current))
+            view[filled : filled + count] = self._current[:count]
+            self._current = self._current[count:]
+            filled += count
+        return filled
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while self._next_part():
+                chunks.append(bytes(self._current))
+                self._current = memoryview(b"")
+            return b"".join(chunks)
+        buffer = bytearray(size)
+        return bytes(buffer[: self.readinto(buffer)])
+
+
 class _PartWriter(io.BufferedIOBase):
     """Collects writes into parts of ``part_size`` bytes and hands them to the owner."""
 
@@ -147,10 +245,10 @@ class _PartWriter(io.BufferedIOBase):
             self._buffer += view[:position]
             if len(self._buffer) == part_size:
                 part, self._buffer = bytes(self._buffer), bytearray()
-                self._owner._write_part(part)
+                self._owner._hand_part(part)
         # Whole parts straight from the caller's data: one copy each, no buffering.
         while size - position >= part_size:
-            self._owner._write_part(bytes(view[position : position + part_size]))
+            self._owner._hand_part(bytes(view[position : position + part_size]))
             position += part_size
         self._buffer += view[position:]
         self.bytes_written += size
@@ -190,6 +288,10 @@ class StreamingFile(_FileBase):
         self._writer: _PartWriter | None = None
         self._file: IO[Any] | None = None
         self._finished = False
+        #: The first error of a hook while writing: the write is then final (see the module).
+        self._failure: BaseException | None = None
+        self._pull_upload: tuple[_PartPipe, threading.Thread] | None = None
+        self._upload_error: BaseException | None = None
         self._start()
 
     # -- provider hooks -------------------------------------------------------------------
@@ -215,12 +317,123 @@ class StreamingFile(_FileBase):
         raise NotImplementedError(f"{type(self).__name__} cannot write.")
 
     def _abort(self) -> None:
-        """Discard everything sent so far; the name must show no trace of this write."""
+        """Discard everything sent so far; the name must show no trace of this write.
+
+        Pull-style providers remove here what an unfinished :meth:`_upload_stream` left.
+        """
+
+    def _upload_stream(self, stream: IO[bytes]) -> None:
+        """Pull style: upload ``stream`` (read it to its end) and publish the file.
+
+        Implement this instead of :meth:`_write_part` and :meth:`_commit` for SDKs that read a
+        file object. It runs on a worker thread for files larger than one part. ``stream``
+        ends only when the file is closed normally; on an abort its ``read()`` raises
+        :class:`UploadAborted`, which must propagate so that nothing is published.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot write.")
+
+    @classmethod
+    def _pulls(cls) -> bool:
+        return cls._upload_stream is not StreamingFile._upload_stream
+
+    # -- writing: failure is final, push or pull ------------------------------------------
+
+    def _hand_part(self, data: bytes) -> None:
+        """Give one full part to the provider; any error makes the write fail for good."""
+        if self._failure is not None:
+            raise self._failed_error()
+        try:
+            self._deliver(data)
+        except BaseException as exc:
+            if self._failure is None:
+                self._fail(exc)
+            raise
+
+    def _deliver(self, data: bytes) -> None:
+        if self._pulls():
+            self._pull_part(data)
+        else:
+            self._write_part(data)
+
+    def _finish_write(self, tail: bytes) -> None:
+        if self._pulls():
+            self._pull_commit(tail)
+        else:
+            self._commit(tail)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._discard()
+
+    def _failed_error(self) -> StorageWriteError:
+        error = StorageWriteError(
+            f"Nothing was saved under {self.name!r}: an earlier write to it failed "
+            f"({type(self._failure).__name__}); the upload was aborted."
+        )
+        error.__cause__ = self._failure
+        return error
+
+    def _discard(self) -> None:
+        """Abort the upload; a cleanup error is logged, never raised over the first error."""
+        try:
+            if self._pull_upload is not None:
+                pipe, worker = self._pull_upload
+                self._pull_upload = None
+                pipe.abort()
+                worker.join()
+            self._abort()
+        except Exception:
+            logger.warning("Could not clean up the aborted write to %s.", self.name, exc_info=True)
+
+    def _pull_part(self, data: bytes) -> None:
+        if self._pull_upload is None:
+            pipe = _PartPipe()
+            worker = threading.Thread(
+                target=self._pull_worker, args=(pipe,), name="storages-upload", daemon=True
+            )
+            self._pull_upload = (pipe, worker)
+            worker.start()
+        pipe, worker = self._pull_upload
+        if not pipe.put(data, worker):
+            self._raise_upload_error()
+
+    def _pull_worker(self, pipe: _PartPipe) -> None:
+        try:
+            self._upload_stream(pipe)  # type: ignore[arg-type]
+            if not pipe.ended:
+                raise RuntimeError(
+                    f"{type(self).__name__}._upload_stream returned before the end of the data."
+                )
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+            self._upload_error = exc
+
+    def _raise_upload_error(self) -> None:
+        pipe_worker, self._pull_upload = self._pull_upload, None
+        if pipe_worker is not None:
+            pipe_worker[1].join()
+        error = self._upload_error or RuntimeError("The upload stopped without an error.")
+        self._upload_error = None
+        raise error
+
+    def _pull_commit(self, tail: bytes) -> None:
+        if self._pull_upload is None:
+            # Smaller than a part: one upload from memory, on this thread.
+            self._upload_stream(io.BytesIO(tail))
+            return
+        pipe, worker = self._pull_upload
+        if (tail and not pipe.put(tail, worker)) or not pipe.put(None, worker):
+            self._raise_upload_error()
+        worker.join()
+        self._pull_upload = None
+        if self._upload_error is not None:
+            self._raise_upload_error()
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def _start(self) -> None:
         self._finished = False
+        self._failure = None
+        self._written = False
         if self._writing:
             self._writer = _PartWriter(self)
             binary: IO[Any] = self._writer  # type: ignore[assignment]
@@ -277,6 +490,9 @@ class StreamingFile(_FileBase):
     def write(self, data: Any) -> int:
         if not self._writing:
             raise io.UnsupportedOperation("File was not opened in write mode.")
+        if self._failure is not None:
+            raise self._failed_error()
+        self._written = True
         if isinstance(data, str) and self._binary:
             data = data.encode("utf-8")
         elif isinstance(data, (bytes, bytearray, memoryview)) and not self._binary:
@@ -315,13 +531,17 @@ class StreamingFile(_FileBase):
             return
         try:
             if self._writing and self._writer is not None:
+                if self._failure is not None:
+                    raise self._failed_error()
                 if self._file is not None and not self._binary:
                     self._file.flush()
-                tail = self._writer.take_tail()
+                if not self._written:
+                    return  # never written to: nothing changes under the name
                 try:
-                    self._commit(tail)
-                except BaseException:
-                    self._abort()
+                    self._finish_write(self._writer.take_tail())
+                except BaseException as exc:
+                    if self._failure is None:
+                        self._fail(exc)
                     raise
         finally:
             self._release()
@@ -331,8 +551,8 @@ class StreamingFile(_FileBase):
         if self._finished:
             return
         try:
-            if self._writing:
-                self._abort()
+            if self._writing and self._failure is None:
+                self._discard()
         finally:
             self._release()
 
@@ -373,11 +593,17 @@ class StreamingFile(_FileBase):
 
 
 def copy_stream(source: Any, target: BinaryIO | StreamingFile, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
-    """Copy ``source`` (whose ``read`` may return text) into ``target`` in chunks."""
+    """Copy ``source`` (whose ``read`` may return text) into ``target`` in chunks.
+
+    An empty ``source`` is still written (``write(b"")``): a file that is never written to
+    changes nothing when closed, an empty upload creates an empty file.
+    """
     total = 0
     while True:
         chunk = source.read(chunk_size)
         if not chunk:
+            if not total:
+                target.write(b"")
             return total
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8")
