@@ -13,6 +13,7 @@ A backend lists its options once::
 and :class:`storages.base.BaseStorage` resolves every option with this precedence:
 
 1. keyword arguments (``STORAGES[alias]["OPTIONS"]``);
+   an attribute that a subclass sets on the instance before ``super().__init__()`` comes next;
 2. an attribute of the class or a user's subclass (``class Media(MyStorage): bucket_name = "x"``);
 3. the Django settings named by the option, first found wins;
 4. the environment variables named by the option, first non-empty wins;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -144,8 +146,12 @@ class OptionSet:
         kwargs: Mapping[str, Any],
         django_settings: Any = None,
         environ: Mapping[str, str] | None = None,
+        preset: Mapping[str, Any] | None = None,
     ) -> dict[str, Resolved]:
         """Resolve every option for ``cls`` given constructor ``kwargs``.
+
+        ``preset`` holds attributes a subclass set on the instance before calling
+        ``super().__init__()`` (the 1.x pattern); they rank after ``kwargs``.
 
         Unknown keys raise :class:`UnknownOptionError`; values outside ``choices`` raise
         :class:`StorageConfigurationError`. Nothing here touches the network.
@@ -157,7 +163,7 @@ class OptionSet:
         self.check_keys(backend, kwargs)
         resolved: dict[str, Resolved] = {}
         for option in self.items:
-            result = _resolve_one(option, cls, kwargs, django_settings, environ)
+            result = _resolve_one(option, cls, kwargs, preset or {}, django_settings, environ)
             if option.falsy_is_default and not result.value and result.source != "default":
                 result = Resolved(option.make_default(), "default")
             if option.choices is not None and result.value not in option.choices:
@@ -190,11 +196,14 @@ def _resolve_one(
     option: Option,
     cls: type,
     kwargs: Mapping[str, Any],
+    preset: Mapping[str, Any],
     django_settings: Any,
     environ: Mapping[str, str],
 ) -> Resolved:
     if option.name in kwargs:
         return Resolved(kwargs[option.name], "OPTIONS")
+    if option.name in preset:
+        return Resolved(preset[option.name], f"attribute {cls.__name__}.{option.name} set before __init__")
     owner = defining_class(cls, option.name)
     if owner is not None:
         return Resolved(vars(owner)[option.name], f"class attribute {owner.__name__}.{option.name}")
@@ -209,11 +218,93 @@ def _resolve_one(
     return Resolved(option.make_default(), "default")
 
 
-def redact(option: Option, value: Any) -> Any:
-    """The value to show for ``option``: secrets that are set become ``***``."""
-    if option.secret and value not in (None, ""):
-        return REDACTED
+_SECRET_NAME = re.compile(
+    r"secret|password|passwd|token|credential|private|signature|(^|_)sas(_|$)"
+    r"|key$|access_key|account_key|api_key|connection_string",
+    re.IGNORECASE,
+)
+# The password of "scheme://user:password@host...": group 2.
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*:)([^/@?#]*)(@)")
+
+
+def looks_secret(name: str) -> bool:
+    """True for names that usually hold a secret (``password``, ``secret_key``, ``SSECustomerKey``)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def redact_nested(value: Any) -> Any:
+    """``value`` with the secrets inside it replaced by ``***``; the same object when it has none.
+
+    Secrets inside a value are the values of secret-looking keys of a mapping (a
+    ``SSECustomerKey`` in ``object_parameters``) and the password of a URL
+    (``http://user:password@proxy``, ``ftp://user:password@host/``), also nested in lists and
+    mappings.
+    """
+    if isinstance(value, str):
+        if _URL_PASSWORD.match(value) is None:
+            return value
+        return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}\g<3>", value, count=1)
+    if isinstance(value, Mapping):
+        changed = False
+        result: dict[Any, Any] = {}
+        for key, item in value.items():
+            shown = REDACTED if looks_secret(str(key)) and item not in (None, "") else redact_nested(item)
+            changed = changed or shown is not item
+            result[key] = shown
+        return result if changed else value
+    if isinstance(value, list | tuple):
+        items = [redact_nested(item) for item in value]
+        if any(shown is not item for shown, item in zip(items, value, strict=True)):
+            return type(value)(items) if isinstance(value, tuple) else items
+        return value
     return value
+
+
+def nested_secrets(value: Any) -> list[str]:
+    """The secret strings inside ``value`` (see :func:`redact_nested`), for scrubbing text."""
+    found: list[str] = []
+    if isinstance(value, str):
+        match = _URL_PASSWORD.match(value)
+        if match and match.group(2):
+            from urllib.parse import unquote
+
+            found += [match.group(2), unquote(match.group(2))]
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if looks_secret(str(key)) and item not in (None, ""):
+                found += _strings(item)
+            else:
+                found += nested_secrets(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found += nested_secrets(item)
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list | tuple | set):
+        return [s for item in value for s in _strings(item)]
+    if isinstance(value, bytes):
+        return [value.decode("utf-8", "replace")]
+    return [str(value)]
+
+
+def redact(option: Option, value: Any) -> Any:
+    """The value to show for ``option``: secrets that are set become ``***``, and so do the
+    secrets nested in other values (see :func:`redact_nested`)."""
+    if option.secret:
+        return REDACTED if value not in (None, "") else value
+    return redact_nested(value)
+
+
+def holds_secret(option: Option, value: Any) -> bool:
+    """Whether ``value`` of ``option`` is, or contains, a secret: such values are never
+    written into migrations (``deconstruct()``)."""
+    if option.secret:
+        return value not in (None, "")
+    return redact_nested(value) is not value
 
 
 def settings_table_rst(options: OptionSet, title: str = "") -> str:

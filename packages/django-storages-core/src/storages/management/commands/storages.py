@@ -34,7 +34,7 @@ from storages.checks import (
     storages_setting,
 )
 from storages.exceptions import DuplicateAliasError
-from storages.options import REDACTED
+from storages.options import REDACTED, redact_nested
 
 MAX_VALUE_WIDTH = 70
 
@@ -221,7 +221,7 @@ class Command(BaseCommand):
             "(values of secret-looking keys hidden)."
         )
         rows = [
-            [key, REDACTED if looks_secret(key) else shorten(repr(value)), "OPTIONS"]
+            [key, REDACTED if looks_secret(key) else shorten(repr(redact_nested(value))), "OPTIONS"]
             for key, value in options.items()
         ]
         if rows:
