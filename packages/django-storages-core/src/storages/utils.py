@@ -8,16 +8,19 @@ configured location or root, whatever that location is (also when it is empty).
 
 from __future__ import annotations
 
+import datetime
 import os
 import pathlib
 import posixpath
 import re
+import sys
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.utils import FileProxyMixin, validate_file_name
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 
 __all__ = [
@@ -29,9 +32,11 @@ __all__ = [
     "join_location",
     "lookup_env",
     "normalize_name",
+    "publish",
     "read_from_start",
     "safe_join",
     "setting",
+    "setting_time",
     "to_bytes",
     "url_quote",
 ]
@@ -49,6 +54,37 @@ def lookup_env(names: tuple[str, ...] | list[str]) -> str | None:
         if value:
             return value
     return None
+
+
+def publish(module: str, *objects: Any) -> None:
+    """Make ``objects`` report ``module`` (their public import path) as their ``__module__``.
+
+    Providers keep their code in private modules but the original library's path is what
+    ``deconstruct()``, migrations, pickles and third-party caches record (easy-thumbnails and
+    sorl-thumbnail key thumbnails on the storage's class path): call this in the public module,
+    after importing the names into it.
+    """
+    namespace = vars(sys.modules[module])
+    for obj in objects:
+        name = obj.__name__
+        if namespace.get(name) is not obj:
+            raise ImportError(f"{module} does not export {name}: import it there before publishing it.")
+        obj.__module__ = module
+
+
+def setting_time(value: datetime.datetime | float) -> datetime.datetime:
+    """A time for Django: aware UTC with ``USE_TZ = True``, naive local time without.
+
+    ``value`` is an aware datetime (naive ones are taken as UTC) or a POSIX timestamp. This is
+    what Django's own ``FileSystemStorage`` returns, and what every provider returns too.
+    """
+    if isinstance(value, int | float):
+        value = datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    if settings.USE_TZ:
+        return value.astimezone(datetime.UTC)
+    return timezone.make_naive(value)
 
 
 def to_bytes(content: Any) -> bytes | bytearray:

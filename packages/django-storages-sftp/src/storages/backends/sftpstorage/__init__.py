@@ -6,9 +6,9 @@ implementation is in private modules beside this one.
 
 from storages.backends.sftpstorage._connection import UnknownHostKeyError, UnknownHostKeyWarning
 from storages.backends.sftpstorage._storage import SFTPStorage, SFTPStorageFile
+from storages.utils import publish
 
-# Migrations (deconstruct) and pickles name the public path, not the private module.
-for _public in (SFTPStorage, SFTPStorageFile, UnknownHostKeyError, UnknownHostKeyWarning):
-    _public.__module__ = __name__
+# Migrations (deconstruct), pickles and thumbnail caches name the public path, not the private module.
+publish(__name__, SFTPStorage, SFTPStorageFile, UnknownHostKeyError, UnknownHostKeyWarning)
 
 __all__ = ["SFTPStorage", "SFTPStorageFile", "UnknownHostKeyError", "UnknownHostKeyWarning"]
