@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import io
 import threading
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from django.conf import settings
 from django.utils import timezone
@@ -67,14 +67,21 @@ class MemoryStorage(BaseStorage):
     file_class = MemoryFile
     transient_attributes = ("lock",)
 
+    #: The "server": every bucket's objects, shared by all instances (and their pickles) in
+    #: the process, so two instances on one bucket see each other's changes.
+    buckets: ClassVar[dict[str, dict[str, tuple[bytes, datetime.datetime]]]] = {}
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.objects: dict[str, tuple[bytes, datetime.datetime]] = {}
         self.calls: list[tuple[str, str, int]] = []
         self.fail_commit = False
 
     def _init_transient(self) -> None:
         self.lock = threading.Lock()
+
+    @property
+    def objects(self) -> dict[str, tuple[bytes, datetime.datetime]]:
+        return self.buckets.setdefault(str(self.bucket_name), {})  # atomic under the GIL
 
     def exists(self, name: str) -> bool:
         return self._normalize_name(name) in self.objects

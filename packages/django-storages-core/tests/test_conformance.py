@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class TestFileSystemStorageConformance(StorageConformanceTests):
 
 class TestInMemoryStorageConformance(StorageConformanceTests):
     supports_atomic_write = False
+    uses_streaming_file = False
     rejects_unsupported_modes = False
     backslash_is_separator = False
     rejects_control_characters = False
@@ -79,6 +81,20 @@ class TestInMemoryStorageConformance(StorageConformanceTests):
     def test_modified_time_follows_use_tz(self, storage: Storage, name: str, use_tz: bool) -> None:
         super().test_modified_time_follows_use_tz(storage, name, use_tz)
 
+    @pytest.mark.xfail(strict=True, reason="each InMemoryStorage instance is a store of its own")
+    def test_two_instances_on_one_location(self, storage: Storage, name: str) -> None:
+        super().test_two_instances_on_one_location(storage, name)
+
+    @pytest.mark.xfail(strict=True, reason="each InMemoryStorage instance is a store of its own")
+    def test_change_behind_the_storage_back(self, storage: Storage, name: str) -> None:
+        super().test_change_behind_the_storage_back(storage, name)
+
+    @pytest.mark.xfail(strict=True, reason="each InMemoryStorage instance is a store of its own")
+    def test_rebuilt_from_deconstruct_works_without_secrets_in_the_migration(
+        self, storage: Storage, name: str
+    ) -> None:
+        super().test_rebuilt_from_deconstruct_works_without_secrets_in_the_migration(storage, name)
+
     @pytest.fixture
     def storage(self) -> InMemoryStorage:
         return InMemoryStorage(base_url="http://testserver/media/")
@@ -88,6 +104,10 @@ class TestCoreStreamingProviderConformance(StorageConformanceTests):
     supports_url_fetch = False
     large_file_size = 4 * 1024 * 1024
 
+    public_class_path = "memory_provider.MemoryStorage"
+
     @pytest.fixture
     def storage(self) -> MemoryStorage:
-        return MemoryStorage(bucket_name="conformance", location="media")
+        # Credentials only in OPTIONS, as the deconstruct-rebuild test needs.
+        bucket = f"conformance-{uuid.uuid4().hex}"
+        return MemoryStorage(bucket_name=bucket, location="media", api_key="k3y-only-in-options")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import uuid
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
@@ -63,7 +64,7 @@ def test_length_limit_counts_utf8_bytes() -> None:
 
 
 def test_storage_refuses_overlong_keys_including_location() -> None:
-    storage = MemoryStorage(bucket_name="b", location="media")
+    storage = MemoryStorage(bucket_name=f"names-{uuid.uuid4().hex}", location="media")
     with pytest.raises(SuspiciousFileOperation):
         storage.exists("x" * 1020)
 
@@ -82,7 +83,7 @@ def test_join_location(location: str, name: str, expected: str) -> None:
 
 
 def test_empty_location_still_confines() -> None:
-    storage = MemoryStorage(bucket_name="b", location="")
+    storage = MemoryStorage(bucket_name=f"names-{uuid.uuid4().hex}", location="")
     with pytest.raises(SuspiciousFileOperation):
         storage.exists("../../etc/passwd")
 
@@ -122,7 +123,7 @@ def test_overwrite_name_truncates_root_and_keeps_extension() -> None:
 
 
 def test_overwrite_mode_naming_in_storage() -> None:
-    storage = MemoryStorage(bucket_name="b", file_overwrite=True)
+    storage = MemoryStorage(bucket_name=f"names-{uuid.uuid4().hex}", file_overwrite=True)
     assert storage.get_available_name("dir/name.txt", max_length=12) == "dir/name.txt"
     assert storage.get_available_name("dir/longname.txt", max_length=12) == "dir/long.txt"
 

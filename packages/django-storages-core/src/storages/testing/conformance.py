@@ -34,14 +34,44 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.test import override_settings
+from django.utils.module_loading import import_string
+
+from storages.exceptions import StorageWriteError
+from storages.files import StreamingFile
+from storages.options import looks_secret, nested_secrets
 
 __all__ = ["StorageConformanceTests"]
 
 MiB = 1024 * 1024
+
+
+def options_of(storage: Storage) -> dict[str, Any]:
+    """The keyword arguments ``storage`` was built with (secrets included)."""
+    given = getattr(storage, "_given_options", None)
+    if callable(given):
+        return dict(given())
+    return dict(getattr(storage, "_constructor_args", ((), {}))[1])
+
+
+def secret_strings(cls: type, options: dict[str, Any]) -> list[str]:
+    """The secrets in ``options``: values of secret options (for a mapping, its secret-looking
+    keys' values) and secrets nested in other values (a password in a URL, a key in a dict)."""
+    declared = {option.name: option for option in getattr(cls, "options", ())}
+    found: list[str] = []
+    for key, value in options.items():
+        option = declared.get(key)
+        if isinstance(value, dict | list | tuple):
+            found += nested_secrets(value)
+        elif (option.secret if option is not None else looks_secret(key)) and value not in (None, ""):
+            found.append(value.decode() if isinstance(value, bytes) else str(value))
+        else:
+            found += nested_secrets(value)
+    return [secret for secret in found if len(secret) >= 4]
 
 
 def _skip_unless(flag: bool, name: str) -> None:
@@ -105,6 +135,11 @@ class StorageConformanceTests:
     large_file_size: int = 24 * MiB
     #: Threads in the concurrency test.
     threads: int = 16
+    #: ``open(name, "wb")`` returns a :class:`storages.files.StreamingFile` (core's file).
+    uses_streaming_file: bool = True
+    #: The import path the storage class must report (the original library's), e.g.
+    #: ``"storages.backends.s3.S3Storage"``. ``None``: any public path that imports the class.
+    public_class_path: str | None = None
 
     # -- fixtures -------------------------------------------------------------------------
 
@@ -131,6 +166,27 @@ class StorageConformanceTests:
         except FileNotFoundError:
             return [], []
         return sorted(dirs), sorted(files)
+
+    # -- provider hooks (override with the provider's SDK; these are not tests) -------------
+
+    def second_instance(self, storage: Storage) -> Storage:
+        """Another instance on the same location, as another process would build it."""
+        return type(storage)(**options_of(storage))
+
+    def raw_write(self, storage: Storage, name: str, data: bytes) -> None:
+        """Replace ``name`` behind ``storage``'s back. Override with the SDK's own call."""
+        other = self.second_instance(storage)
+        other.delete(name)
+        assert other.save(name, ContentFile(data)) == name
+
+    def raw_delete(self, storage: Storage, name: str) -> None:
+        """Delete ``name`` behind ``storage``'s back. Override with the SDK's own call."""
+        self.second_instance(storage).delete(name)
+
+    def pending_uploads(self, storage: Storage, name: str) -> list[str]:
+        """Unfinished uploads the provider keeps for ``name`` (multipart uploads, temporary
+        files that ``listdir`` hides). Override for providers that have such things."""
+        return []
 
     def fetch(self, url: str) -> bytes:
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - local server
@@ -439,6 +495,41 @@ class StorageConformanceTests:
         secrets = {option.name for option in options if option.secret}
         assert not secrets & set(kwargs)
 
+    def test_class_reports_its_public_path(self, storage: Storage) -> None:
+        # Migrations record the deconstruct() path; pickles and thumbnail caches __module__.
+        cls = type(storage)
+        path = storage.deconstruct()[0]  # type: ignore[attr-defined]
+        if self.public_class_path is not None:
+            assert path == self.public_class_path
+            assert f"{cls.__module__}.{cls.__qualname__}" == self.public_class_path
+        assert not any(part.startswith("_") for part in path.split(".")), path
+        assert import_string(path) is cls
+        assert pickle.loads(pickle.dumps(cls)) is cls
+
+    def test_rebuilt_from_deconstruct_works_without_secrets_in_the_migration(
+        self, storage: Storage, name: str
+    ) -> None:
+        # Wagtail's delete task rebuilds the storage with import_string(path)(*args, **kwargs).
+        from django.core.files.storage import storages as configured_storages
+        from django.db.migrations.writer import MigrationWriter
+
+        cls = type(storage)
+        options = options_of(storage)
+        entry = {"BACKEND": f"{cls.__module__}.{cls.__qualname__}", "OPTIONS": options}
+        with override_settings(STORAGES={**settings.STORAGES, "conformance": entry}):
+            configured = configured_storages["conformance"]
+            saved = configured.save(name, ContentFile(b"deleted by a task"))
+            serialized, _imports = MigrationWriter.serialize(configured)
+            for secret in secret_strings(cls, options):
+                assert secret not in serialized, "a secret was written into the migration"
+            path, args, kwargs = configured.deconstruct()  # type: ignore[attr-defined]
+            rebuilt = import_string(path)(*args, **kwargs)
+            for option in getattr(cls, "options", ()):
+                if option.name in options:
+                    assert getattr(rebuilt, option.name) == getattr(configured, option.name), option.name
+            rebuilt.delete(saved)
+            assert not configured.exists(saved)
+
     # -- concurrency and failures ---------------------------------------------------------
 
     def test_threads_share_one_storage(self, storage: Storage) -> None:
@@ -464,6 +555,105 @@ class StorageConformanceTests:
         for worker in workers:
             worker.join(timeout=120)
         assert errors == []
+
+    def test_failed_part_then_close_outside_with_publishes_nothing(self, storage: Storage, name: str) -> None:
+        _skip_unless(self.supports_open_write and self.uses_streaming_file, "uses_streaming_file")
+        f = storage.open(name, "wb")
+        assert isinstance(f, StreamingFile)
+        handed: list[int] = []
+        deliver = f._deliver  # hands one part to the provider (push or pull style)
+
+        def fail_second_part(data: bytes) -> None:
+            handed.append(len(data))
+            if len(handed) == 2:
+                raise ConnectionError("injected: the second part failed")
+            deliver(data)
+
+        f._deliver = fail_second_part  # type: ignore[method-assign]
+        try:
+            with pytest.raises(ConnectionError):
+                for chunk in _pattern(3 * f.part_size + 1000):
+                    f.write(chunk)
+            with pytest.raises(StorageWriteError):
+                f.write(b"more after the failure")
+        finally:
+            # As code does in a ``finally:`` outside a ``with`` block.
+            with pytest.raises(StorageWriteError):
+                f.close()
+        assert handed == [f.part_size, f.part_size], "a part was handed on after the failure"
+        assert f.closed
+        f.close()  # a second close is a no-op
+        assert not storage.exists(name)
+        folder = name.rsplit("/", 1)[0]
+        assert self.listdir_or_empty(storage, folder) == ([], [])
+        assert self.pending_uploads(storage, name) == []
+
+    def test_failed_commit_publishes_nothing_and_keeps_previous(self, storage: Storage, name: str) -> None:
+        _skip_unless(self.supports_open_write and self.uses_streaming_file, "uses_streaming_file")
+        storage.save(name, ContentFile(b"previous"))
+        f = storage.open(name, "wb")
+        assert isinstance(f, StreamingFile)
+        for chunk in _pattern(f.part_size + 1000):
+            f.write(chunk)
+
+        def fail_commit(tail: bytes) -> None:
+            raise ConnectionError("injected: the commit failed")
+
+        f._finish_write = fail_commit  # type: ignore[method-assign]
+        with pytest.raises(ConnectionError):
+            f.close()
+        assert f.closed
+        assert self.read_all(storage, name) == b"previous"
+        assert self.pending_uploads(storage, name) == []
+
+    def test_file_never_written_changes_nothing_on_close(self, storage: Storage, name: str) -> None:
+        _skip_unless(self.supports_open_write and self.uses_streaming_file, "uses_streaming_file")
+        storage.save(name, ContentFile(b"kept"))
+        storage.open(name, "wb").close()
+        assert self.read_all(storage, name) == b"kept"
+        other = name.replace("file.bin", "never-written.bin")
+        storage.open(other, "wb").close()
+        assert not storage.exists(other)
+
+    def test_two_instances_on_one_location(self, storage: Storage, name: str) -> None:
+        other = self.second_instance(storage)
+        storage.save(name, ContentFile(b"first"))
+        assert other.exists(name)
+        assert other.size(name) == 5
+        assert self.read_all(other, name) == b"first"
+        other.delete(name)
+        assert not storage.exists(name)
+        with pytest.raises(FileNotFoundError):
+            storage.size(name)
+        with pytest.raises(FileNotFoundError):
+            storage.open(name, "rb")
+        mine = storage.save(name, ContentFile(b"from one"))
+        theirs = other.save(name, ContentFile(b"from the other"))
+        if self.overwrites:
+            assert mine == theirs == name
+            assert self.read_all(storage, name) == b"from the other"
+        else:
+            assert theirs != mine, "the other instance overwrote a file it did not own"
+            assert self.read_all(storage, mine) == b"from one"
+            assert self.read_all(storage, theirs) == b"from the other"
+
+    def test_change_behind_the_storage_back(self, storage: Storage, name: str) -> None:
+        storage.save(name, ContentFile(b"original"))
+        assert self.read_all(storage, name) == b"original"
+        assert storage.size(name) == 8
+        folder, base = name.rsplit("/", 1)
+        self.raw_write(storage, name, b"changed behind its back")
+        assert storage.exists(name)
+        assert storage.size(name) == 23
+        assert self.read_all(storage, name) == b"changed behind its back"
+        assert base in storage.listdir(folder)[1]
+        self.raw_delete(storage, name)
+        assert not storage.exists(name)
+        with pytest.raises(FileNotFoundError):
+            storage.size(name)
+        with pytest.raises(FileNotFoundError):
+            storage.open(name, "rb")
+        assert base not in self.listdir_or_empty(storage, folder)[1]
 
     def test_interrupted_write_leaves_nothing(self, storage: Storage, name: str) -> None:
         _skip_unless(self.supports_open_write and self.supports_atomic_write, "supports_atomic_write")
