@@ -400,3 +400,48 @@ def check_registry(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+@register(TAG)
+def check_collectstatic_command(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """storages.W004: the static storage joins the collect scope, but Django's command runs.
+
+    Django takes ``collectstatic`` from the first app in ``INSTALLED_APPS`` that has it; only
+    the command of ``storages`` opens the collect scope (one listing instead of requests per
+    file) and clears object stores with ``--clear``.
+    """
+    from django.apps import apps
+    from django.core.management import find_commands
+
+    from storages.collect import CollectStaticMixin
+
+    config = storages_setting().get("staticfiles")
+    if config is None or not apps.is_installed("django.contrib.staticfiles"):
+        return []
+    try:
+        backend = load_backend("staticfiles", config)
+    except BackendLoadError:
+        return []  # storages.E003 reports it
+    if not issubclass(backend, CollectStaticMixin):
+        return []
+    provider = next(
+        (
+            app.name
+            for app in apps.get_app_configs()
+            if "collectstatic" in find_commands(os.path.join(app.path, "management"))
+        ),
+        None,
+    )
+    if provider is None or provider == "storages":
+        return []
+    listed = apps.is_installed("storages")
+    where = "listed after it" if listed else "not in INSTALLED_APPS"
+    return [
+        Warning(
+            f"STORAGES['staticfiles'] uses {backend.__name__}, but manage.py collectstatic is "
+            f"the command of {provider!r} ('storages' is {where}): it makes requests for "
+            "every file instead of one listing, and --clear leaves object stores as they are.",
+            hint=f'{"Move" if listed else "Add"} "storages" above "{provider}" in INSTALLED_APPS.',
+            id="storages.W004",
+        )
+    ]

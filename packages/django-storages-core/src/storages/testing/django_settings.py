@@ -8,8 +8,9 @@ from typing import Any
 def configure_django(**overrides: Any) -> None:
     """Configure Django once for a test session (later calls do nothing).
 
-    ``INSTALLED_APPS`` holds ``storages`` so the system checks, the management command and the
-    conformance kit's ``FileField`` model work. Pass overrides for anything else.
+    ``INSTALLED_APPS`` holds ``storages`` so the system checks, the management commands and the
+    conformance kit's ``FileField`` model work; it comes before ``django.contrib.staticfiles``
+    so that its ``collectstatic`` replaces Django's. Pass overrides for anything else.
     """
     import django
     from django.conf import settings
@@ -21,8 +22,9 @@ def configure_django(**overrides: Any) -> None:
         "INSTALLED_APPS": [
             "django.contrib.contenttypes",
             "django.contrib.auth",
-            "django.contrib.staticfiles",
+            # Before staticfiles, so that storages' collectstatic (with the collect scope) wins.
             "storages",
+            "django.contrib.staticfiles",
         ],
         "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         "USE_TZ": True,
