@@ -77,6 +77,44 @@ def test_interrupted_multipart_write_leaves_no_object_and_no_upload(
     assert raw.list_multipart_uploads(Bucket=bucket_name).get("Uploads", []) == []
 
 
+def test_failed_part_on_an_upload_thread_is_final_and_close_publishes_nothing(
+    make_storage: Any, raw: Any, bucket_name: str, count_requests: Any
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from storages.exceptions import StorageWriteError
+
+    storage = make_storage()
+    log = count_requests(storage)
+
+    def fail_part_two(request: Any, **kwargs: Any) -> None:
+        if parse_qs(urlsplit(request.url).query).get("partNumber") == ["2"]:
+            raise ConnectionError("injected: the link dropped during part 2")
+
+    storage.client.meta.events.register("before-send.s3.UploadPart", fail_part_two)
+    try:
+        f = storage.open("partial.bin", "wb")
+        try:
+            with pytest.raises(ConnectionError):
+                for _ in range(40):  # 8 parts of 5 MiB: part 2's error surfaces on a later write
+                    f.write(b"x" * MiB)
+            with pytest.raises(StorageWriteError):
+                f.write(b"more")
+        finally:
+            with pytest.raises(StorageWriteError):
+                f.close()  # outside a with block, as in a ``finally:``
+    finally:
+        storage.client.meta.events.unregister("before-send.s3.UploadPart", fail_part_two)
+    numbers = [
+        parse_qs(urlsplit(r.url).query)["partNumber"][0] for r in log.requests if r.operation == "UploadPart"
+    ]
+    assert len(numbers) == len(set(numbers)), f"a part number was reused: {numbers}"
+    assert "CompleteMultipartUpload" not in log.operations
+    assert log.operations[-1] == "AbortMultipartUpload"
+    assert not storage.exists("partial.bin")
+    assert raw.list_multipart_uploads(Bucket=bucket_name).get("Uploads", []) == []
+
+
 def test_interrupted_small_write_sends_nothing(make_storage: Any, count_requests: Any) -> None:
     storage = make_storage()
     log = count_requests(storage)

@@ -91,6 +91,7 @@ class S3File(StreamingFile):
         self._write_parameters = write_parameters
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._part_count = 0
         self._pending: list[Future[dict[str, Any]]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._content_encoding: str | None = None
@@ -144,7 +145,9 @@ class S3File(StreamingFile):
         if self._upload_id is None:
             response = self.storage._call("create_multipart_upload", Key=self.key, **self._parameters())
             self._upload_id = str(response["UploadId"])
-        number = len(self._parts) + len(self._pending) + 1
+        # Numbered from a counter: a part number is never reused, whatever failed before.
+        self._part_count += 1
+        number = self._part_count
         concurrency = self.storage._upload_concurrency()
         if concurrency <= 1:
             self._parts.append(self._upload_part(self._upload_id, number, data))
@@ -203,6 +206,7 @@ class S3File(StreamingFile):
         self.etag = response.get("ETag")
         self._upload_id = None
         self._parts = []
+        self._part_count = 0
 
     def _abort(self) -> None:
         # Parts still uploading would otherwise land after the abort and be billed as storage.
@@ -210,4 +214,5 @@ class S3File(StreamingFile):
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
             self._parts = []
+            self._part_count = 0
             self.storage._call("abort_multipart_upload", Key=self.key, UploadId=upload_id)

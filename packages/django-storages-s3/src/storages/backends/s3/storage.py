@@ -10,9 +10,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
-from django.conf import settings
 from django.core.files.base import File
-from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.http import urlencode
 
@@ -24,7 +22,7 @@ from storages.compress import GzipCompressionWrapper, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
 from storages.files import copy_stream
 from storages.options import Option, OptionSet
-from storages.utils import check_location, normalize_name, read_from_start, url_quote
+from storages.utils import check_location, normalize_name, read_from_start, setting_time, url_quote
 
 try:
     import boto3
@@ -319,8 +317,8 @@ class S3Storage(BaseStorage):
     transfer_config: Any
     client_config: Any
 
-    def __init__(self, **kwargs: Any) -> None:
-        signer = kwargs.pop("cloudfront_signer", _omitted)
+    def __init__(self, *, cloudfront_signer: Any = _omitted, **kwargs: Any) -> None:
+        signer = cloudfront_signer
         super().__init__(**kwargs)
         # A signer holds a private key: never write it into migrations.
         self._constructor_args[1].pop("cloudfront_signer", None)
@@ -600,9 +598,7 @@ class S3Storage(BaseStorage):
 
     @staticmethod
     def _as_setting_time(value: datetime.datetime) -> datetime.datetime:
-        if settings.USE_TZ:
-            return value
-        return timezone.make_naive(value)
+        return setting_time(value)
 
     def _iter_listing(self, prefix: str, delimiter: str | None = "/") -> Iterator[dict[str, Any]]:
         self.check_required()
