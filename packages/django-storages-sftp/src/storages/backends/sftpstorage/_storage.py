@@ -35,7 +35,7 @@ from storages.exceptions import StorageConfigurationError
 from storages.files import StreamingFile
 from storages.options import Option, OptionSet
 from storages.pool import ConnectionPool
-from storages.utils import normalize_name, url_quote
+from storages.utils import normalize_name, setting_time, url_quote
 
 logger = logging.getLogger("storages.sftp")
 
@@ -50,13 +50,6 @@ _CONNECTION_ERRORS = (EOFError, OSError, paramiko.SSHException)
 
 def _media_url() -> Any:
     return getattr(settings, "MEDIA_URL", None)
-
-
-def _tz_datetime(timestamp: float) -> datetime.datetime:
-    # As the original: aware UTC with USE_TZ, naive local time without.
-    if settings.USE_TZ:
-        return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
-    return datetime.datetime.fromtimestamp(timestamp)
 
 
 class SFTPStorageFile(StreamingFile):
@@ -552,10 +545,10 @@ class SFTPStorage(BaseStorage):
         return int(self._stat(name).st_size or 0)
 
     def get_modified_time(self, name: str) -> datetime.datetime:
-        return _tz_datetime(self._stat(name).st_mtime or 0)
+        return setting_time(self._stat(name).st_mtime or 0)
 
     def get_accessed_time(self, name: str) -> datetime.datetime:
-        return _tz_datetime(self._stat(name).st_atime or 0)
+        return setting_time(self._stat(name).st_atime or 0)
 
     def url(self, name: str | None) -> str:
         if self.base_url is None:
