@@ -274,3 +274,48 @@ def test_compatibility_resource_and_bucket(make_storage: Any) -> None:
     storage.save("r.txt", ContentFile(b"r"))
     assert storage.bucket.name == storage.bucket_name
     assert [o.key for o in storage.bucket.objects.all()] == ["r.txt"]
+
+
+# -- the original's subclassing contracts and STORAGES entries -------------------------------------
+
+
+def test_1x_subclass_setting_attributes_before_super_init(make_storage: Any) -> None:
+    class MediaStorage(S3Storage):
+        def __init__(self, **kwargs: Any) -> None:
+            self.location = "media"
+            self.file_overwrite = False
+            super().__init__(**kwargs)
+
+    storage = make_storage(MediaStorage)
+    assert (storage.location, storage.file_overwrite) == ("media", False)
+    name = storage.save("a.txt", ContentFile(b"1"))
+    assert storage.save("a.txt", ContentFile(b"2")) != name
+    assert storage.client.head_object(Bucket=storage.bucket_name, Key="media/a.txt")["ContentLength"] == 1
+
+
+def test_storages_with_cloudfront_signer_and_manifest_storage_pass_the_checks_and_work(
+    endpoint_url: str, bucket_name: str
+) -> None:
+    from django.core.checks import run_checks
+    from django.core.files.storage import storages
+
+    from shared.testservers.moto import MOTO_CREDENTIALS
+
+    signer = object()
+    manifest = S3Storage(**MOTO_CREDENTIALS, endpoint_url=endpoint_url, bucket_name=bucket_name, location="m")
+    common = {**MOTO_CREDENTIALS, "endpoint_url": endpoint_url, "bucket_name": bucket_name}
+    entries = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**common, "cloudfront_signer": signer},
+        },
+        "staticfiles": {
+            "BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+            "OPTIONS": {**common, "manifest_storage": manifest},
+        },
+    }
+    with override_settings(STORAGES=entries):
+        problems = [m for m in run_checks(tags=["storages"]) if m.level >= 40]
+        assert problems == []
+        assert storages["default"].cloudfront_signer is signer
+        assert storages["staticfiles"].manifest_storage is manifest
