@@ -275,8 +275,10 @@ def test_constructor_arguments_that_are_not_options_pass_the_checks() -> None:
         ({"https": "http://user:pa55@proxy:3128"}, {"https": f"http://user:{REDACTED}@proxy:3128"}),
         ("ftp://joe:p%40ss@ftp.example.com:21/root/", f"ftp://joe:{REDACTED}@ftp.example.com:21/root/"),
         (["http://a:b@h/"], [f"http://a:{REDACTED}@h/"]),
+        ("ftp://joe:p@ss:w@host:21/a@b", f"ftp://joe:{REDACTED}@host:21/a@b"),
+        ("ftp://me@example.com:pa55@host/", f"ftp://me@example.com:{REDACTED}@host/"),
     ],
-    ids=["dict-key", "proxy-url", "ftp-url", "list"],
+    ids=["dict-key", "proxy-url", "ftp-url", "list", "raw-at-in-password", "at-in-user"],
 )
 def test_nested_secrets_are_redacted(value: Any, shown: Any) -> None:
     assert redact_nested(value) == shown
@@ -288,6 +290,8 @@ def test_values_without_secrets_are_kept_as_they_are() -> None:
     assert redact_nested(value) is value
     assert not holds_secret(Option("x"), value)
     assert nested_secrets("ftp://joe:p%40ss@host/") == ["p%40ss", "p@ss"]
+    assert redact_nested("http://host:8080/path@x") == "http://host:8080/path@x"
+    assert redact_nested("http://user@host:8080/") == "http://user@host:8080/"
 
 
 class ParamStorage(MemoryStorage):

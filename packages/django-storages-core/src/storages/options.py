@@ -223,8 +223,10 @@ _SECRET_NAME = re.compile(
     r"|key$|access_key|account_key|api_key|connection_string",
     re.IGNORECASE,
 )
-# The password of "scheme://user:password@host...": group 2.
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*:)([^/@?#]*)(@)")
+# The password of "scheme://user:password@host...": group 2. As urllib splits a netloc: the
+# user info ends at the last "@" before the path, and the password starts at its first ":"
+# (a raw "@" in a password or an e-mail address as the user still has its password found).
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/:?#]*:)([^/?#]*)(@)")
 
 
 def looks_secret(name: str) -> bool:
