@@ -91,9 +91,8 @@ class BaseStorage(Storage):
         # ``deconstruct()`` gets them back from its STORAGES entry (_rebuilt_from_storages_entry)
         # or, for an ad-hoc instance, from settings.
         args, kwargs = getattr(self, "_constructor_args", ((), {}))
-        options = self._options
-        kept = {k: v for k, v in kwargs.items() if not (k in options and holds_secret(options[k], v))}
-        self._constructor_args = (args, kept)
+        withheld = self._withheld(kwargs, self._options)
+        self._constructor_args = (args, {k: v for k, v in kwargs.items() if k not in withheld})
 
     @classmethod
     def _withheld(cls, options: Mapping[str, Any], option_set: OptionSet) -> set[str]:
@@ -130,7 +129,7 @@ class BaseStorage(Storage):
             except Exception:  # an incomparable value, or a backend that cannot be imported
                 logger.debug("STORAGES entry not compared with %s.", cls.__name__, exc_info=True)
                 continue
-            if all(entry is not options and entry != options for entry in found):
+            if dict(options) not in found:
                 found.append(dict(options))
         if len(found) == 1:
             return found[0]
