@@ -222,21 +222,23 @@ def test_collectstatic_clear_with_an_empty_location_deletes_everything(
     assert keys(raw, bucket_name) == ["site.css"]
 
 
-def test_collectstatic_clear_of_an_unchanged_tree_uploads_nothing(
+def test_collectstatic_clear_rewrites_every_file_and_deletes_only_stale_ones(
     tree: Any, collect: Any, make_storage: Any, count_requests: Any, raw: Any, bucket_name: str
 ) -> None:
     from storages.backends.s3 import S3StaticStorage
 
     root, _ = tree
-    collect(STATIC, root)
+    collect(STATIC, root, object_parameters={"CacheControl": "max-age=60"})
     raw.put_object(Bucket=bucket_name, Key="static/stale.css", Body=b"x")
     log = counter_for(make_storage, count_requests, S3StaticStorage)
-    collect(STATIC, root, clear=True)
-    # The walk (root and four folders), the listing of 1,001 keys (two pages), and the one
-    # stale file's delete: no upload and no delete of the collected files.
-    assert sorted(log.operations) == ["DeleteObject"] + ["ListObjectsV2"] * 7
+    collect(STATIC, root, clear=True, object_parameters={"CacheControl": "max-age=3600"})
+    # The walk (root and four folders), the listing of 1,001 keys (two pages), every file
+    # uploaded again (new metadata), and a delete for the stale file only.
+    assert sorted(log.operations) == ["DeleteObject"] + ["ListObjectsV2"] * 7 + ["PutObject"] * FILES
     assert len(keys(raw, bucket_name)) == FILES
     assert stored(raw, bucket_name, "static/stale.css") is None
+    head = raw.head_object(Bucket=bucket_name, Key="static/app0/style0.css")
+    assert head["CacheControl"] == "max-age=3600"
 
 
 def test_w004_when_django_collectstatic_wins(endpoint_url: str, bucket_name: str) -> None:

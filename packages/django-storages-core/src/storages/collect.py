@@ -21,7 +21,8 @@ A *collect scope* makes that run cheap without changing what a call means for an
   stored one, drops it *and* skips the upload: Django's delete-then-save of an unchanged
   file costs nothing. Deferred deletes are sent before any call that could observe them
   (``open()``, ``listdir()``...) and when the scope closes, so none is ever lost;
-* an upload whose digest equals the stored object's digest is skipped.
+* an upload whose digest equals the stored object's digest is skipped (except after
+  ``collectstatic --clear``, which writes every object anew).
 
 A provider joins by putting :class:`CollectStaticMixin` before its storage class and
 implementing two hooks: :meth:`~CollectStaticMixin.collect_listing` (everything under the
@@ -90,8 +91,13 @@ class CollectScope:
     thread_id: int = field(default_factory=threading.get_ident)
     #: The listing by key (``None`` until the first question needs it).
     entries: dict[str, ListedFile] | None = None
-    #: Deferred deletes: key -> (the name given to ``delete()``, the entry it removed).
-    pending: dict[str, tuple[str, ListedFile]] = field(default_factory=dict)
+    #: Deferred deletes: key -> (the name given to ``delete()``, the entry it removed,
+    #: whether a save of the same content may skip its upload).
+    pending: dict[str, tuple[str, ListedFile, bool]] = field(default_factory=dict)
+    #: Set while ``collectstatic --clear`` deletes: those deletes are deferred too (the save
+    #: that follows replaces the object anyway), but that save always uploads, so that every
+    #: object is written anew (with the metadata of today's ``object_parameters``).
+    clearing: bool = False
     #: Keys whose state the scope cannot know (a write through ``open(name, "wb")``, a failed
     #: save): questions about them go to the store.
     unknown: set[str] = field(default_factory=set)
@@ -224,7 +230,7 @@ class CollectStaticMixin(_MixinBase):
         error: BaseException | None = None
         keys = list(scope.pending) if key is None else [key] if key in scope.pending else []
         for pending_key in keys:
-            name, _ = scope.pending.pop(pending_key)
+            name, _, _ = scope.pending.pop(pending_key)
             try:
                 super().delete(name)
             except Exception as exc:  # noqa: BLE001 - raised below, after the other deletes
@@ -286,7 +292,7 @@ class CollectStaticMixin(_MixinBase):
             super().delete(name)  # not listed: nothing to defer, ask the store as usual
             return
         # Deferred: collectstatic saves the same name next, which replaces the object anyway.
-        scope.pending[key] = (name, entry)
+        scope.pending[key] = (name, entry, not scope.clearing)
 
     def _save(self, name: str, content: File[Any] | IO[Any]) -> str:
         scope = self._collect_scope()
@@ -300,7 +306,8 @@ class CollectStaticMixin(_MixinBase):
         stored = deferred[1] if deferred is not None else None
         if stored is None and digest is not None and key not in scope.unknown:
             stored = self._collect_entries(scope).get(key)
-        if digest is not None and stored is not None and stored.digest == digest:
+        may_skip = deferred is None or deferred[2]
+        if may_skip and digest is not None and stored is not None and stored.digest == digest:
             self._collect_entries(scope)[key] = stored
             scope.skipped_uploads += 1
             return normalize_name(name)

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib.staticfiles.management.commands import collectstatic
 
-from storages.collect import collect_scope, unwrap_storage
+from storages.collect import active_scope, collect_scope, unwrap_storage
 
 
 class Command(collectstatic.Command):
@@ -36,17 +36,28 @@ class Command(collectstatic.Command):
 
         Local storages keep Django's own behaviour (it also removes broken symlinks). For the
         others, the whole tree is listed before the first delete, so that deletes that a
-        collect scope defers are not sent early by the next ``listdir()``.
+        collect scope defers are not sent early by the next ``listdir()``: a file collected
+        again then costs its upload alone, and only files that are gone are deleted, when
+        the scope closes. Every collected file is uploaded again (``--clear`` is how new
+        object metadata reaches files whose content did not change).
         """
         if self.local:
             super().clear_dir(path)
             return
-        for name in list(self._walk(path)):
-            if self.dry_run:
-                self.log(f"Pretending to delete '{name}'", level=1)
-            else:
-                self.log(f"Deleting '{name}'", level=1)
-                self.storage.delete(name)
+        names = list(self._walk(path))
+        scope = active_scope(unwrap_storage(self.storage))
+        if scope is not None:
+            scope.clearing = True  # files collected again are uploaded again, not skipped
+        try:
+            for name in names:
+                if self.dry_run:
+                    self.log(f"Pretending to delete '{name}'", level=1)
+                else:
+                    self.log(f"Deleting '{name}'", level=1)
+                    self.storage.delete(name)
+        finally:
+            if scope is not None:
+                scope.clearing = False
 
     def _walk(self, path: str) -> Iterator[str]:
         try:
