@@ -40,8 +40,9 @@ SIDE, ENDPOINT, FILES, BIG_MB, URLS, OBJECTS, LISTED = sys.argv[1], sys.argv[2],
 os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
 import boto3, django
 from django.conf import settings
+# "storages" first: its collectstatic (ours) opens the collect scope; the original has none.
 settings.configure(
-    INSTALLED_APPS=["django.contrib.staticfiles"], USE_TZ=True, STATIC_URL="/static/",
+    INSTALLED_APPS=["storages", "django.contrib.staticfiles"], USE_TZ=True, STATIC_URL="/static/",
     SECRET_KEY="bench", STORAGES={"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}},
 )
 django.setup()
