@@ -22,7 +22,6 @@ and text taken from exceptions is scrubbed of every secret value the storage cou
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -42,7 +41,7 @@ from storages.exceptions import (
     MissingOptionError,
     UnknownOptionError,
 )
-from storages.options import REDACTED
+from storages.options import REDACTED, looks_secret, nested_secrets
 
 __all__ = [
     "BackendLoadError",
@@ -60,22 +59,7 @@ TAG = "storages"
 
 _LEGACY_SETTINGS = {"DEFAULT_FILE_STORAGE": "default", "STATICFILES_STORAGE": "staticfiles"}
 
-_SECRET_KEY_PATTERN = re.compile(
-    r"secret|password|passwd|token|credential|private|signature|(^|_)sas(_|$)"
-    r"|(^|_)key$|access_key|account_key|api_key|connection_string",
-    re.IGNORECASE,
-)
-
-
 # -- helpers shared with the management command -------------------------------------------
-
-
-def looks_secret(key: str) -> bool:
-    """True for option names that usually hold a secret (``password``, ``secret_key``, ...).
-
-    Used for backends that do not declare their options (non-:class:`BaseStorage` ones).
-    """
-    return bool(_SECRET_KEY_PATTERN.search(key))
 
 
 def secret_values(cls: type, options: Mapping[str, Any]) -> list[str]:
@@ -86,9 +70,11 @@ def secret_values(cls: type, options: Mapping[str, Any]) -> list[str]:
     options. :func:`scrub` removes them from text shown to users.
     """
     found: list[Any] = [value for key, value in options.items() if looks_secret(str(key))]
+    found += nested_secrets(dict(options))
     if isinstance(cls, type) and issubclass(cls, BaseStorage):
-        for option in cls.options:
+        for option in cls.accepted_options():
             if not option.secret:
+                found += nested_secrets([getattr(settings, name, None) for name in option.settings])
                 continue
             found.append(options.get(option.name))
             attribute = getattr(cls, option.name, None)
@@ -241,14 +227,18 @@ def _check_options(entry: _Entry) -> list[CheckMessage]:
     where = f"STORAGES[{entry.alias!r}]"
     messages: list[CheckMessage] = []
     suggested: set[str] = set()
+    accepted = cls.accepted_options()
+    arguments = cls.init_arguments()
     for key in entry.options:
+        if key in arguments:
+            continue
         try:
-            cls.options.check_keys(cls.__name__, [key])
+            accepted.check_keys(cls.__name__, [key])
         except UnknownOptionError as exc:
             if exc.closest:
                 suggested.add(exc.closest)
             messages.append(_unknown_option(where, cls, exc))
-    known = {k: v for k, v in entry.options.items() if k in cls.options}
+    known = {k: v for k, v in entry.options.items() if k in accepted or k in arguments}
     secrets = secret_values(cls, entry.options)
     try:
         storage = cls(**known)
