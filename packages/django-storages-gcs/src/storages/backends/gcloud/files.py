@@ -112,6 +112,8 @@ class GoogleCloudFile(StreamingFile):
         self._session_url: str | None = None
         self._offset = 0
         self._content_encoding: str | None = None
+        #: HTTP status of the last cancelled resumable session (GCS answers 499).
+        self.cancel_status: int | None = None
         #: The object resource GCS returned for the committed upload (write mode, after close).
         self.resource: dict[str, Any] | None = None
         super().__init__(name, mode, storage, key=key)
@@ -304,6 +306,7 @@ class GoogleCloudFile(StreamingFile):
         if session is not None:
             # GCS answers 499 and forgets the session and the data it received.
             response = self.storage.http.delete(session, timeout=self.storage._request_timeout())
+            self.cancel_status = response.status_code
             response.close()
 
 

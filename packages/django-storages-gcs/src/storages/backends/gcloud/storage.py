@@ -14,7 +14,8 @@ from django.core.files.base import File
 from django.utils.deconstruct import deconstructible
 
 from storages.backends.gcloud.files import RESUMABLE_CHUNK_MULTIPLE, GoogleCloudFile
-from storages.backends.gcloud.signing import V4Signer, _now, expiration_seconds
+from storages.backends.gcloud import signing
+from storages.backends.gcloud.signing import V4Signer, expiration_seconds
 from storages.base import BaseStorage
 from storages.compress import GzipCompressionWrapper, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
@@ -363,7 +364,13 @@ class GoogleCloudStorage(BaseStorage):
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
-        return gcs.Client(project=project, credentials=credentials, _http=session, client_options=options)
+        client = gcs.Client(project=project, credentials=credentials, _http=session, client_options=options)
+        # google-cloud-storage 3.17 fetches the bucket's metadata on a background thread at the
+        # first call of a client, for tracing attributes: an extra request nobody asked for
+        # (and one that outlives the call). Storage calls are counted, so it is turned off.
+        if getattr(client, "_bucket_metadata_cache", None) is not None:
+            client._bucket_metadata_cache = None
+        return client
 
     @property
     def client(self) -> Any:
@@ -522,7 +529,7 @@ class GoogleCloudStorage(BaseStorage):
         return self._signed_url(key, quoted, params)
 
     def _signed_url(self, key: str, quoted: str, params: dict[str, Any]) -> str:
-        now = _now()
+        now = signing._now()
         expires = expiration_seconds(params.get("expiration", self.expiration), now)
         query = dict(params.get("query_parameters") or {})
         for option, query_name in (
