@@ -60,7 +60,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,8 +108,7 @@ def content_hash(data: bytes | bytearray | memoryview) -> str:
 
 def reserve_listener() -> socket.socket:
     """A listening socket on 127.0.0.1 and a free port, to be served by :func:`dropbox_fake`."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-    return listener
+    return socket.create_server(("127.0.0.1", 0), backlog=128)
 
 
 def sdk_environment(listener_or_port: socket.socket | int) -> dict[str, str]:
@@ -325,6 +324,9 @@ class FakeDropbox:
         with self.lock:
             return sorted(f.path_display for f in self._files.values())
 
+    def drop_connections(self) -> None:
+        """Reset every open connection, as a network that forgets idle connections does."""
+
     def take_fault(self, route: str) -> Fault | None:
         with self.lock:
             for fault in self._faults:
@@ -343,7 +345,8 @@ class FakeDropbox:
     def check_auth(self, header: str) -> None:
         if not header.startswith("Bearer "):
             raise BadInput(
-                'Error in call to API function: Must provide HTTP header "Authorization" or URL parameter "authorization".'
+                'Error in call to API function: Must provide HTTP header "Authorization" '
+                'or URL parameter "authorization".'
             )
         token = header[len("Bearer ") :]
         with self.lock:
@@ -360,10 +363,18 @@ class FakeDropbox:
         if form.get("grant_type") != "refresh_token":
             raise ApiError("", {"error": "unsupported_grant_type"}, status=400)
         if client_id != self.app_key or (client_secret is not None and client_secret != self.app_secret):
-            raise ApiError("", {"error": "invalid_client", "error_description": "Invalid client_id or client_secret"}, 400)
+            raise ApiError(
+                "",
+                {"error": "invalid_client", "error_description": "Invalid client_id or client_secret"},
+                400,
+            )
         token = form.get("refresh_token", "")
         if token != self.refresh_token or token in self._revoked:
-            raise ApiError("", {"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"}, 400)
+            raise ApiError(
+                "",
+                {"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"},
+                400,
+            )
         return {"access_token": self.issue_token(), "token_type": "bearer", "expires_in": self.token_lifetime}
 
     # -- paths ----------------------------------------------------------------------------
@@ -375,7 +386,9 @@ class FakeDropbox:
         if path == "" and allow_root:
             return ""
         if not path.startswith("/"):
-            raise BadInput(f"Error in call to API function: 'path' does not match pattern '(/(.|[\\r\\n])*)?': {path!r}")
+            raise BadInput(
+                f"Error in call to API function: 'path' does not match pattern '(/(.|[\\r\\n])*)?': {path!r}"
+            )
         if path == "/" or path.endswith("/") or "//" in path:
             raise ApiError("path/malformed_path/", {".tag": "path", "path": {".tag": "malformed_path"}})
         return path
@@ -404,7 +417,7 @@ class FakeDropbox:
         return {
             ".tag": "folder",
             "name": display.rsplit("/", 1)[-1],
-            "id": "id:" + hashlib.sha1(display.lower().encode()).hexdigest()[:22],
+            "id": "id:" + hashlib.sha256(display.lower().encode()).hexdigest()[:22],
             "path_lower": display.lower(),
             "path_display": display,
         }
@@ -432,9 +445,8 @@ class FakeDropbox:
         tag = mode if isinstance(mode, str) else mode.get(".tag")
         if tag == "add" and existing is not None and existing.data != data:
             return {".tag": "conflict", "conflict": {".tag": "file"}}
-        if tag == "update":
-            if existing is None or existing.rev != mode.get("update"):
-                return {".tag": "conflict", "conflict": {".tag": "file"}}
+        if tag == "update" and (existing is None or existing.rev != mode.get("update")):
+            return {".tag": "conflict", "conflict": {".tag": "file"}}
         if tag not in ("add", "overwrite", "update"):
             raise BadInput(f"Error in call to API function: unknown write mode {mode!r}")
         return None
@@ -471,7 +483,7 @@ class FakeDropbox:
             prefix = key + "/"
             for table in (self._files, self._folders):
                 for child in [k for k in table if k == key or k.startswith(prefix)]:
-                    del table[child]  # type: ignore[attr-defined]
+                    del table[child]
         else:
             raise _not_found("path_lookup")
         return metadata
@@ -527,7 +539,9 @@ class FakeDropbox:
             try:
                 session = self._session(arg.get("cursor") or {}, body)
             except ApiError as exc:
-                raise ApiError("lookup_failed/" + exc.summary, {".tag": "lookup_failed", "lookup_failed": exc.error}) from None
+                raise ApiError(
+                    "lookup_failed/" + exc.summary, {".tag": "lookup_failed", "lookup_failed": exc.error}
+                ) from None
             data = bytes(session.data + body)
             try:
                 metadata = self._store(path, data, commit.get("mode", "add"), commit.get("client_modified"))
@@ -616,7 +630,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     @property
@@ -633,7 +647,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with contextlib.suppress(OSError, ssl.SSLError):
             super().handle()
 
-    def _send(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -664,7 +680,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             length -= len(chunk)
         return b"".join(chunks)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urllib.parse.urlsplit(self.path).path.split("/")
         if len(parts) == 4 and parts[1] == "apitl":
             data = self.fake.temporary_link_bytes(parts[3])
@@ -673,7 +689,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
         self._send(404, b"Not Found", "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
         try:
             body = self._read_body()
@@ -711,12 +727,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if route in CONTENT_ROUTES:
                 header = self.headers.get("Dropbox-API-Arg")
                 if header is None:
-                    raise BadInput('Error in call to API function: Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".')
-                if route != "files/download" and self.headers.get("Content-Type") != "application/octet-stream":
-                    raise BadInput('Error in call to API function: Bad HTTP "Content-Type" header; expecting "application/octet-stream".')
+                    raise BadInput(
+                        'Error in call to API function: Must provide HTTP header "Dropbox-API-Arg" '
+                        'or URL parameter "arg".'
+                    )
+                if (
+                    route != "files/download"
+                    and self.headers.get("Content-Type") != "application/octet-stream"
+                ):
+                    raise BadInput(
+                        'Error in call to API function: Bad HTTP "Content-Type" header; '
+                        'expecting "application/octet-stream".'
+                    )
                 return json.loads(header)
             if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
-                raise BadInput('Error in call to API function: Bad HTTP "Content-Type" header; expecting "application/json".')
+                raise BadInput(
+                    'Error in call to API function: Bad HTTP "Content-Type" header; '
+                    'expecting "application/json".'
+                )
             return json.loads(body or b"null")
         except json.JSONDecodeError as exc:
             raise BadInput(f"Error in call to API function: could not decode input as JSON: {exc}") from None
@@ -741,7 +769,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             record.status = status
             self._stream(status, memoryview(data)[start:end], headers, fault)
             return
-        handlers = {
+        handlers: dict[str, Callable[[], Any]] = {
             "files/upload": lambda: fake.upload(arg, body),
             "files/upload_session/start": lambda: fake.upload_session_start(arg, body),
             "files/upload_session/append_v2": lambda: fake.upload_session_append_v2(arg, body),
@@ -798,18 +826,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     429,
                     {
                         "error_summary": "too_many_requests/..",
-                        "error": {"reason": {".tag": "too_many_requests"}, "retry_after": fault.retry_after or 1},
+                        "error": {
+                            "reason": {".tag": "too_many_requests"},
+                            "retry_after": fault.retry_after or 1,
+                        },
                     },
                     headers,
                 )
             else:
-                self._send(fault.status, b"Internal server error (injected by the test)", "text/plain", headers)
+                self._send(
+                    fault.status, b"Internal server error (injected by the test)", "text/plain", headers
+                )
             return True
         return False
 
     def _oauth(self, body: bytes) -> None:
         form = dict(urllib.parse.parse_qsl(body.decode()))
-        record = Request("oauth2/token", 0, arg={k: v for k, v in form.items() if "secret" not in k and "token" not in k})
+        record = Request(
+            "oauth2/token", 0, arg={k: v for k, v in form.items() if "secret" not in k and "token" not in k}
+        )
         with self.fake.lock:
             self.fake.requests.append(record)
         fault = self.fake.take_fault("oauth2/token")
@@ -866,6 +901,7 @@ def dropbox_fake(listener: socket.socket | None = None, page_size: int = 100) ->
         context.load_cert_chain(cert_path, key_path)
         fake = FakeDropbox(listener.getsockname()[1], cert_path, page_size=page_size)
         server = _Server(listener, context, fake)
+        fake.drop_connections = server.drop_connections  # type: ignore[method-assign]
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         thread.start()
         try:

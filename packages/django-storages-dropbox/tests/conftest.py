@@ -23,8 +23,8 @@ import pytest
 # The repository root holds the shared test-server helpers (``shared.testservers``).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from shared.testservers import serve  # noqa: E402
-from shared.testservers.dropbox import FakeDropbox, dropbox_fake, reserve_listener, sdk_environment  # noqa: E402
+from shared.testservers import serve
+from shared.testservers.dropbox import FakeDropbox, dropbox_fake, reserve_listener, sdk_environment
 
 _LISTENER = reserve_listener()
 _ENVIRONMENT = sdk_environment(_LISTENER)

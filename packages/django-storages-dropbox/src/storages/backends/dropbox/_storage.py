@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -21,12 +22,13 @@ from storages.options import Option, OptionSet, defining_class
 from storages.utils import normalize_name, setting_time
 
 try:
-    import dropbox
-    import dropbox.exceptions
-    import dropbox.files
     import requests
     import requests.adapters
     import urllib3.exceptions
+
+    import dropbox
+    import dropbox.exceptions
+    import dropbox.files
 except ImportError:  # pragma: no cover - reported when a storage is built
     dropbox = None
 
@@ -39,7 +41,9 @@ _DEFAULT_MODE = "add"
 #: Dropbox hashes uploads in blocks of 4 MiB (its "content hash").
 _HASH_BLOCK = 4 * 1024 * 1024
 #: Names Dropbox refuses to save (``disallowed_name``): the files it never syncs.
-_DISALLOWED_NAMES = frozenset({"desktop.ini", "thumbs.db", ".ds_store", "icon\r", ".dropbox", ".dropbox.attr"})
+_DISALLOWED_NAMES = frozenset(
+    {"desktop.ini", "thumbs.db", ".ds_store", "icon\r", ".dropbox", ".dropbox.attr"}
+)
 #: Retries of a call answered with a 5xx or a 429, all within the ``timeout``.
 _MAX_RETRIES = 4
 _FIRST_BACKOFF = 0.25
@@ -57,7 +61,9 @@ class DropboxStorageException(OSError):
 def content_hash(data: bytes) -> str:
     """Dropbox's content hash: the SHA-256 of the SHA-256 digests of each 4 MiB block."""
     view = memoryview(data)
-    blocks = b"".join(hashlib.sha256(view[i : i + _HASH_BLOCK]).digest() for i in range(0, len(view), _HASH_BLOCK))
+    blocks = b"".join(
+        hashlib.sha256(view[i : i + _HASH_BLOCK]).digest() for i in range(0, len(view), _HASH_BLOCK)
+    )
     return hashlib.sha256(blocks).hexdigest()
 
 
@@ -74,7 +80,7 @@ def _is_not_found(error: Any) -> bool:
 
 def _summary(error: Any) -> str:
     """A short ``tag/tag`` description of a Dropbox route error (no secrets in it)."""
-    parts = []
+    parts: list[str] = []
     value = error
     while value is not None and hasattr(value, "_tag") and len(parts) < 4:
         parts.append(str(value._tag))
@@ -170,6 +176,12 @@ class DropboxFile(StreamingFile):
         self._offset = 0
         self._update_rev: str | None = None
         super().__init__(name, mode, storage, key)
+        if self._writing and self.storage.write_mode == "update":
+            self._mode()  # the revision there now is the one this write may replace
+
+    @property
+    def _label(self) -> str:
+        return self.name or ""
 
     @property
     def path(self) -> str:
@@ -182,7 +194,7 @@ class DropboxFile(StreamingFile):
         headers = {"Range": f"bytes={offset}-"} if offset else None
         try:
             metadata, response = storage._call(
-                "download", self.name, storage.client.files_download, self.path, extra_headers=headers
+                "download", self._label, storage.client.files_download, self.path, extra_headers=headers
             )
         except dropbox.exceptions.HttpError as exc:
             if offset and exc.status_code == 416:  # a seek at or past the end
@@ -201,7 +213,7 @@ class DropboxFile(StreamingFile):
             if self._update_rev is None:
                 # The revision there when this write started; the commit fails with a
                 # conflict if another client replaced the file meanwhile.
-                self._update_rev = self.storage._revision(self.name) or ""
+                self._update_rev = self.storage._revision(self._label) or ""
             if self._update_rev:
                 return dropbox.files.WriteMode.update(self._update_rev)
         return dropbox.files.WriteMode.add
@@ -209,17 +221,20 @@ class DropboxFile(StreamingFile):
     def _write_part(self, data: bytes) -> None:
         storage = self.storage
         client = storage.client
-        self._mode()  # in update mode, read the current revision before sending anything
         if self._session_id is None:
             result = storage._call(
-                "upload", self.name, client.files_upload_session_start, data, content_hash=content_hash(data)
+                "upload",
+                self._label,
+                client.files_upload_session_start,
+                data,
+                content_hash=content_hash(data),
             )
             self._session_id = str(result.session_id)
         else:
             cursor = dropbox.files.UploadSessionCursor(session_id=self._session_id, offset=self._offset)
             try:
                 storage._call(
-                    "append", self.name, client.files_upload_session_append_v2, data, cursor,
+                    "append", self._label, client.files_upload_session_append_v2, data, cursor,
                     content_hash=content_hash(data),
                 )  # fmt: skip
             except dropbox.exceptions.ApiError as exc:
@@ -229,7 +244,7 @@ class DropboxFile(StreamingFile):
                     error.is_incorrect_offset()
                     and error.get_incorrect_offset().correct_offset == self._offset + len(data)
                 ):
-                    raise storage._translate("upload", self.name, exc) from exc
+                    raise storage._translate("upload", self._label, exc) from exc
         self._offset += len(data)
 
     def _commit(self, tail: bytes) -> None:
@@ -238,13 +253,19 @@ class DropboxFile(StreamingFile):
         mode = self._mode()
         if self._session_id is None:
             storage._call(
-                "upload", self.name, client.files_upload, tail, self.path, mode=mode, content_hash=content_hash(tail)
+                "upload",
+                self._label,
+                client.files_upload,
+                tail,
+                self.path,
+                mode=mode,
+                content_hash=content_hash(tail),
             )
         else:
             cursor = dropbox.files.UploadSessionCursor(session_id=self._session_id, offset=self._offset)
             commit = dropbox.files.CommitInfo(path=self.path, mode=mode)
             storage._call(
-                "upload", self.name, client.files_upload_session_finish, tail, cursor, commit,
+                "upload", self._label, client.files_upload_session_finish, tail, cursor, commit,
                 content_hash=content_hash(tail),
             )  # fmt: skip
             self._session_id = None
@@ -346,7 +367,9 @@ class DropboxStorage(BaseStorage):
                 f"got {self.root_path!r}. Use '/{str(self.root_path or '').lstrip('/')}'."
             )
         normalize_name(self.root_path.strip("/"))  # no traversal or control characters in it
-        if not self.oauth2_access_token and not (self.app_key and self.app_secret and self.oauth2_refresh_token):
+        if not self.oauth2_access_token and not (
+            self.app_key and self.app_secret and self.oauth2_refresh_token
+        ):
             raise StorageConfigurationError(f"DropboxStorage has no credentials. {_AUTH_HELP}")
         if self.timeout is not None and (not isinstance(self.timeout, int | float) or self.timeout <= 0):
             raise StorageConfigurationError(
@@ -374,7 +397,9 @@ class DropboxStorage(BaseStorage):
     def _make_client(self) -> Any:
         session = _Session(self.ca_certs)
         # A bounded pool: threads beyond 16 wait for a connection instead of opening more.
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=16, pool_block=True, max_retries=0)
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=2, pool_maxsize=16, pool_block=True, max_retries=0
+        )
         session.mount("https://", adapter)
         return dropbox.Dropbox(
             oauth2_access_token=self.oauth2_access_token or None,
@@ -424,7 +449,9 @@ class DropboxStorage(BaseStorage):
                     f"Dropbox refused to {action} {name!r}: {str(exc.message)[:300]}"
                 ) from None
             except requests.exceptions.Timeout as exc:
-                raise TimeoutError(f"Dropbox did not answer within {self.timeout} s ({action} {name!r}).") from exc
+                raise TimeoutError(
+                    f"Dropbox did not answer within {self.timeout} s ({action} {name!r})."
+                ) from exc
             except requests.exceptions.ConnectionError as exc:
                 raise ConnectionError(f"Could not reach Dropbox to {action} {name!r}: {exc}") from exc
             attempt += 1
@@ -508,10 +535,8 @@ class DropboxStorage(BaseStorage):
         if not name:
             raise ValueError("The name must be given to delete().")
         path = self._file_path(name)
-        try:
+        with contextlib.suppress(FileNotFoundError):  # already gone: silent, as Django expects
             self._call("delete", name, self.client.files_delete_v2, path)
-        except FileNotFoundError:
-            pass  # already gone: delete() of a missing name is silent
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         folder = self._dropbox_path(self._normalize_name(path or ""))
@@ -535,7 +560,7 @@ class DropboxStorage(BaseStorage):
         Dropbox cannot sign links locally: each call asks ``files/get_temporary_link``. A
         missing file raises :class:`FileNotFoundError` (the original returned ``None``).
         """
-        result = self._call("link", name or "", self.client.files_get_temporary_link, self._file_path(name or ""))
+        result = self._call(
+            "link", name or "", self.client.files_get_temporary_link, self._file_path(name or "")
+        )
         return str(result.link)
-
-
