@@ -26,6 +26,7 @@ import datetime
 import ipaddress
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -136,10 +137,20 @@ class FTPServer:
 
     def stop(self) -> None:
         if self.process is not None:
+            self.resume()  # a paused process would ignore SIGTERM until continued
             from shared.testservers import stop_process
 
             stop_process(self.process)
             self.process = None
+
+    def pause(self) -> None:
+        """Freeze the server process (SIGSTOP): connections stay open, nothing is answered."""
+        if self.process is not None:
+            os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            os.kill(self.process.pid, signal.SIGCONT)
 
     def restart(self) -> None:
         """Stop the server (every connection drops) and start it again on the same port."""

@@ -5,6 +5,7 @@ Each test gets an empty folder of its own on the server, used as the location's 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -70,6 +71,10 @@ def storage_factory(server: FTPServer, scheme: str = "") -> Iterator[StorageFact
     yield make
     for storage in made:
         storage.close()
+
+
+#: ``with storages_on(server) as make:`` for tests that pick their server at run time.
+storages_on = contextlib.contextmanager(storage_factory)
 
 
 @pytest.fixture

@@ -45,6 +45,9 @@ class Connection:
         self.ftp = ftp
         #: Upper-cased FEAT keywords (``MLST``, ``SIZE``, ``MDTM``, ``UTF8``...).
         self.features = features
+        #: Set when a command timed out or the session fell out of step: closed without QUIT,
+        #: never waited on again.
+        self.broken = False
 
     @property
     def has_mlst(self) -> bool:
@@ -73,7 +76,7 @@ class Connection:
         """Say QUIT when the connection is still there (briefly), then close it."""
         ftp = self.ftp
         try:
-            if self.is_alive() and ftp.sock is not None:
+            if not self.broken and self.is_alive() and ftp.sock is not None:
                 ftp.sock.settimeout(min(SETTLE_TIMEOUT, ftp.timeout or SETTLE_TIMEOUT))
                 ftp.quit()
         except Exception:

@@ -94,7 +94,9 @@ _UNIX = re.compile(
 # "01-16-24  02:35PM       <DIR>          name" / "01-16-2024  14:35     1234 name"
 _WINDOWS = re.compile(
     r"^(?P<date>\d{1,2}-\d{1,2}-\d{2,4})\s+(?P<time>\d{1,2}:\d{2}\s?(?:[AaPp][Mm])?)\s+"
-    r"(?P<kind><DIR>|\d+)\s+(?P<name>.+)$"
+    # IIS pads "<DIR>" to 14 columns and right-aligns sizes in them, then one space: a name's
+    # own leading spaces survive.
+    r"(?:(?P<dir><DIR>)(?: {10}|\s+)|(?P<size>\d+) )(?P<name>.+)$"
 )
 
 
@@ -122,8 +124,7 @@ def parse_list_line(line: str) -> Entry | None:
         name = match.group("name")
         if name in (".", ".."):
             return None
-        kind = match.group("kind")
-        if kind == "<DIR>":
+        if match.group("dir"):
             return Entry(name=name, is_dir=True)
-        return Entry(name=name, is_dir=False, size=int(kind))
+        return Entry(name=name, is_dir=False, size=int(match.group("size")))
     return None

@@ -127,21 +127,28 @@ class FTPStorageFile(StreamingFile):
             return sock
 
         connection, sock = storage._run(start, keep=True)
-        upload = self._upload = [connection, temp, True]
+        # [connection, temporary name, connection in step, server answering]
+        upload = self._upload = [connection, temp, True, True]
         try:
             while data := stream.read(self.block_size):
                 sock.sendall(data)
-        except BaseException:
-            # Closing the data connection ends the STOR: the server keeps the partial temporary
-            # file (removed by _abort) and answers; read that answer to stay in step.
+        except BaseException as exc:
             close_data(sock, complete=False)
-            upload[2] = connection.settle()
+            if isinstance(exc, TimeoutError | socket.timeout):
+                # The server stopped answering: nothing more is waited for (the temporary
+                # file is removed through the next connection).
+                upload[2] = upload[3] = False
+            else:
+                # Closing the data connection ends the STOR: the server keeps the partial
+                # temporary file (removed by _abort) and answers; read it to stay in step.
+                upload[2] = connection.settle()
             raise
         try:
             close_data(sock, complete=True)
             connection.ftp.voidresp()  # 226: the server has every byte
-        except BaseException:
+        except BaseException as exc:
             upload[2] = False
+            upload[3] = not isinstance(exc, TimeoutError | socket.timeout)
             raise
         storage._rename_into_place(connection, temp, self.key)
         self._upload = None
@@ -151,8 +158,12 @@ class FTPStorageFile(StreamingFile):
         upload, self._upload = self._upload, None
         if upload is None:
             return
-        connection, temp, usable = upload
+        connection, temp, usable, answering = upload
         storage = self.storage
+        if not answering:
+            storage._discard(connection)
+            storage._remember_orphan(temp)
+            return
         if usable:
             try:
                 storage._delete_quietly(connection, temp)
@@ -384,11 +395,11 @@ class FTPStorage(BaseStorage):
             ftp.voidcmd("TYPE I")
             connection = Connection(ftp, features)
             self._enter_root(connection)
+            if self._orphans:
+                self._clean_orphans(connection)
         except BaseException:
             ftp.close()
             raise
-        if self._orphans:
-            self._clean_orphans(connection)
         return connection
 
     @staticmethod
@@ -415,6 +426,7 @@ class FTPStorage(BaseStorage):
         self._pool.give_back(connection)
 
     def _discard(self, connection: Connection) -> None:
+        connection.broken = True
         self._pool.discard(connection)
 
     def _run(self, operation: Callable[[Connection], T], keep: bool = False) -> Any:
@@ -426,6 +438,8 @@ class FTPStorage(BaseStorage):
         for attempt in (1, 2):
             connection = self._pool.take()
             try:
+                if self._orphans:
+                    self._clean_orphans(connection)
                 result = operation(connection)
             except BaseException as exc:
                 if isinstance(exc, TimeoutError | socket.timeout) or not isinstance(exc, Exception):
@@ -502,21 +516,29 @@ class FTPStorage(BaseStorage):
         try:
             self._run(lambda c: self._delete_quietly(c, temp))
         except Exception:  # noqa: BLE001 - cleaned on the next connection instead
-            logger.warning(
-                "Could not remove the temporary file %s now; will retry on the next connection.", temp
-            )
-            with self._lock:
-                self._orphans.add(temp)
+            self._remember_orphan(temp)
+
+    def _remember_orphan(self, temp: str) -> None:
+        logger.warning("Could not remove the temporary file %s now; the next connection will.", temp)
+        with self._lock:
+            self._orphans.add(temp)
 
     def _clean_orphans(self, connection: Connection) -> None:
+        """Remove the temporary files of uploads aborted while the server was away."""
         with self._lock:
             orphans, self._orphans = self._orphans, set()
-        for temp in orphans:
-            try:
-                self._delete_quietly(connection, temp)
-            except Exception:  # noqa: BLE001
+        remaining = sorted(orphans)
+        try:
+            while remaining:
+                try:
+                    self._delete_quietly(connection, remaining[0])
+                except ftplib.Error:
+                    logger.warning("Could not remove the temporary file %s.", remaining[0], exc_info=True)
+                remaining.pop(0)
+        finally:
+            if remaining:  # the connection failed: keep them for the next one
                 with self._lock:
-                    self._orphans.add(temp)
+                    self._orphans.update(remaining)
 
     @staticmethod
     def _mlst_on(connection: Connection, key: str) -> dict[str, str] | None:
