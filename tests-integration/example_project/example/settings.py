@@ -11,8 +11,8 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1"]
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "storages",  # above staticfiles: its collectstatic opens the one-listing scope
     "django.contrib.staticfiles",
-    "storages",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 USE_TZ = True

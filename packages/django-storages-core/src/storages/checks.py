@@ -12,6 +12,7 @@ They are registered when ``"storages"`` is in ``INSTALLED_APPS`` (see
 ``storages.W001``  the original ``django-storages`` distribution is installed side by side
 ``storages.W002``  ``DEFAULT_FILE_STORAGE`` / ``STATICFILES_STORAGE`` set, but Django ignores them
 ``storages.W003``  two installed distributions declare the same storage alias
+``storages.W004``  the static storage joins the collectstatic scope, but Django's command runs
 =================  ===============================================================================
 
 Constructing a storage never touches the network, so these checks are safe to run anywhere.

@@ -7,7 +7,7 @@ import hashlib
 import mimetypes
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
 from django.core.files.base import File
@@ -545,24 +545,12 @@ class S3Storage(BaseStorage):
         if compress:
             params["ContentEncoding"] = "gzip"
 
-        def body() -> Any:
-            source = read_from_start(content)
-            return GzipCompressionWrapper(source) if compress else source
-
-        if not self._skip_upload(key, content, body, params):
-            target = S3File(relative, "wb", self, key=key, write_parameters=params)
-            with target:
-                copy_stream(body(), target)
-            self._saved(key, target)
+        source = read_from_start(content)
+        body = GzipCompressionWrapper(source) if compress else source
+        with S3File(relative, "wb", self, key=key, write_parameters=params) as target:
+            copy_stream(body, target)
         # Never close the caller's file: it may still use it (django-storages#1303).
         return relative
-
-    def _skip_upload(self, key: str, content: Any, body: Callable[[], Any], params: dict[str, Any]) -> bool:
-        """Whether uploading ``body()`` to ``key`` can be skipped (static storages: same hash)."""
-        return False
-
-    def _saved(self, key: str, file: S3File) -> None:
-        """Called after ``file`` was committed under ``key``."""
 
     def delete(self, name: str) -> None:
         self._delete_key(self._normalize_name(name))
