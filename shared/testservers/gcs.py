@@ -75,15 +75,23 @@ class GCSServer:
         self._process = start_process(
             [
                 emulator_binary(),
-                "-scheme", "http",
-                "-host", "127.0.0.1",
-                "-port", str(self.port),
-                "-backend", "filesystem",
-                "-filesystem-root", root,
-                "-external-url", self.url,
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(self.port),
+                "-backend",
+                "filesystem",
+                "-filesystem-root",
+                root,
+                "-external-url",
+                self.url,
                 # Public and signed URLs (http://127.0.0.1:PORT/bucket/name) are served too.
-                "-public-host", f"127.0.0.1:{self.port}",
-                "-log-level", "error",
+                "-public-host",
+                f"127.0.0.1:{self.port}",
+                "-log-level",
+                "error",
             ],
             self.port,
             os.path.join(self.folder, "fake-gcs-server.log"),
@@ -104,7 +112,7 @@ class GCSServer:
     def create_bucket(self, name: str | None = None) -> str:
         """Create a bucket (a new random name by default) and return its name."""
         name = name or f"test-{uuid.uuid4().hex[:20]}"
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - local server
             f"{self.url}/storage/v1/b?project=test",
             data=json.dumps({"name": name}).encode(),
             headers={"Content-Type": "application/json"},

@@ -135,7 +135,10 @@ class RequestLog:
 
     @property
     def methods(self) -> list[str]:
-        return [f"{r.method} {r.url.split('?')[0].split('/storage/v1/')[0].rsplit('/', 1)[-1] or r.url}" for r in self.requests]
+        return [
+            f"{r.method} {r.url.split('?')[0].split('/storage/v1/')[0].rsplit('/', 1)[-1] or r.url}"
+            for r in self.requests
+        ]
 
     def __len__(self) -> int:
         return len(self.requests)

@@ -188,10 +188,14 @@ class TestInterruptedResumableUpload:
         f.write(os.urandom(300 * 1024))
         session = f._session_url
         f.abort()
-        response = requests.put(session, data=b"x", headers={"Content-Range": "bytes 262144-262144/262145"}, timeout=30)
+        response = requests.put(
+            session, data=b"x", headers={"Content-Range": "bytes 262144-262144/262145"}, timeout=30
+        )
         assert response.status_code in (404, 410, 499)
 
-    def test_exception_in_with_block_cancels_the_session(self, make_storage: Callable[..., Any], count_requests: Any) -> None:
+    def test_exception_in_with_block_cancels_the_session(
+        self, make_storage: Callable[..., Any], count_requests: Any
+    ) -> None:
         storage = make_storage(blob_chunk_size=256 * 1024)
         log = count_requests(storage)
         with pytest.raises(RuntimeError), storage.open("new.bin", "wb") as f:
@@ -200,7 +204,9 @@ class TestInterruptedResumableUpload:
         assert [r.method for r in log.requests] == ["POST", "PUT", "DELETE"]
         assert not storage.exists("new.bin")
 
-    def test_failed_chunk_is_final(self, make_storage: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_failed_chunk_is_final(
+        self, make_storage: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from storages.exceptions import StorageWriteError
 
         storage = make_storage(blob_chunk_size=256 * 1024)

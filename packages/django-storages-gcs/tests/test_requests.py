@@ -42,7 +42,9 @@ def test_small_save_is_one_request(storage: Any, count_requests: Any) -> None:
     assert [(r.method, "uploadType=multipart" in r.url) for r in log.requests] == [("POST", True)]
 
 
-def test_small_open_read_is_one_request_without_metadata_first(storage: Any, saved: str, count_requests: Any) -> None:
+def test_small_open_read_is_one_request_without_metadata_first(
+    storage: Any, saved: str, count_requests: Any
+) -> None:
     log = count_requests(storage)
     with storage.open(saved, "rb") as f:
         assert f.read() == b"present"
@@ -50,7 +52,9 @@ def test_small_open_read_is_one_request_without_metadata_first(storage: Any, sav
     assert "alt=media" in log.requests[0].url
 
 
-def test_large_save_is_one_session_and_one_request_per_chunk(make_storage: Callable[..., Any], count_requests: Any) -> None:
+def test_large_save_is_one_session_and_one_request_per_chunk(
+    make_storage: Callable[..., Any], count_requests: Any
+) -> None:
     storage = make_storage(blob_chunk_size=MiB)
     log = count_requests(storage)
     data = os.urandom(3 * MiB + 10)
@@ -96,13 +100,24 @@ class TestListdirPages:
 
     @pytest.fixture
     def tree(self, storage: Any) -> Any:
-        for name in ["a/1.txt", "a/2.txt", "a/3.txt", "a/4.txt", "a/5.txt", "a/b/x.txt", "a/c/d/y.txt", "a/e/z.txt"]:
+        for name in [
+            "a/1.txt",
+            "a/2.txt",
+            "a/3.txt",
+            "a/4.txt",
+            "a/5.txt",
+            "a/b/x.txt",
+            "a/c/d/y.txt",
+            "a/e/z.txt",
+        ]:
             storage.bucket.blob(storage._normalize_name(name)).upload_from_string(b"1")
         storage.bucket.blob("a/").upload_from_string(b"")  # a folder marker, as the console makes
         storage.bucket.blob("a/b/").upload_from_string(b"")
         return storage
 
-    def test_every_page_is_read(self, tree: Any, count_requests: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_every_page_is_read(
+        self, tree: Any, count_requests: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         pages = tree._iter_pages
 
         def small_pages(prefix: str, delimiter: str | None = "/", page_size: int | None = None) -> Any:

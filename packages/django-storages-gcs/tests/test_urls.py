@@ -69,6 +69,7 @@ def verify_signature(url: str, storage: Any, credentials: Any, method: str = "GE
     """Recompute the string to sign from the URL and check the RSA signature against it."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
+
     parts = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     signature = binascii.unhexlify(query.pop("X-Goog-Signature")[0])
@@ -92,7 +93,9 @@ NAMES = ["file.txt", "folder/with space/ünïcode+&#?.txt", "tilde~/a%20b"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_signed_url_equals_google_generate_signed_url(signed_storage: Any, frozen_clock: Any, name: str) -> None:
+def test_signed_url_equals_google_generate_signed_url(
+    signed_storage: Any, frozen_clock: Any, name: str
+) -> None:
     ours = signed_storage.url(name)
     assert ours == google_url(signed_storage, name, signed_storage.credentials)
     verify_signature(ours, signed_storage, signed_storage.credentials)
@@ -114,7 +117,9 @@ def test_signed_url_equals_google_generate_signed_url(signed_storage: Any, froze
     ],
     ids=lambda p: ",".join(p),
 )
-def test_signed_url_parameters_equal_google(signed_storage: Any, frozen_clock: Any, parameters: dict[str, Any]) -> None:
+def test_signed_url_parameters_equal_google(
+    signed_storage: Any, frozen_clock: Any, parameters: dict[str, Any]
+) -> None:
     assert signed_storage.url("doc.pdf", parameters=dict(parameters)) == google_url(
         signed_storage, "doc.pdf", signed_storage.credentials, **parameters
     )
@@ -140,7 +145,10 @@ def test_signed_url_with_a_real_service_account_credential_equals_google(
     storage = make_storage(credentials=service_account_credentials)
     url = storage.url("x.bin")
     assert url == google_url(storage, "x.bin", service_account_credentials)
-    assert "storages-test%40test-project.iam.gserviceaccount.com%2F20260304%2Fauto%2Fstorage%2Fgoog4_request" in url
+    assert (
+        "storages-test%40test-project.iam.gserviceaccount.com%2F20260304%2Fauto%2Fstorage%2Fgoog4_request"
+        in url
+    )
 
 
 def test_changed_character_breaks_the_signature(signed_storage: Any, frozen_clock: Any) -> None:
@@ -209,7 +217,10 @@ class TestIAMSigning:
 
     @pytest.fixture
     def iam_storage(
-        self, make_storage: Callable[..., Any], service_account_credentials: Any, monkeypatch: pytest.MonkeyPatch
+        self,
+        make_storage: Callable[..., Any],
+        service_account_credentials: Any,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> tuple[Any, list[bytes]]:
         storage = make_storage(iam_sign_blob=True, sa_email="signer@test-project.iam.gserviceaccount.com")
         calls: list[bytes] = []
@@ -221,7 +232,9 @@ class TestIAMSigning:
         monkeypatch.setattr(storage, "_iam_sign", sign)
         return storage, calls
 
-    def test_one_signature_per_name_and_window(self, iam_storage: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_one_signature_per_name_and_window(
+        self, iam_storage: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         storage, calls = iam_storage
         now = [FROZEN.timestamp()]
         monkeypatch.setattr(signing, "_now", lambda: now[0])
@@ -235,13 +248,17 @@ class TestIAMSigning:
         assert len(calls) == 3
         assert "signer%40test-project.iam.gserviceaccount.com" in first
 
-    def test_cached_url_is_signed_from_its_window_start(self, iam_storage: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_cached_url_is_signed_from_its_window_start(
+        self, iam_storage: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         storage, _ = iam_storage
         now = FROZEN.timestamp() + 1234
         monkeypatch.setattr(signing, "_now", lambda: now)
         url = storage.url("a.txt")
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-        signed_at = datetime.datetime.strptime(query["X-Goog-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+        signed_at = datetime.datetime.strptime(query["X-Goog-Date"][0], "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=datetime.UTC
+        )
         assert 0 <= now - signed_at.timestamp() < 8640
         assert query["X-Goog-Expires"] == ["86400"]
 

@@ -126,10 +126,12 @@ class GoogleCloudFile(StreamingFile):
     # -- reading --------------------------------------------------------------------------
 
     def _media_url(self) -> str:
-        from storages.utils import url_quote
+        from urllib.parse import quote
 
         storage = self.storage
-        return f"{storage.api_base}/download/storage/v1/b/{storage.bucket_name}/o/{url_quote(self.key).replace('/', '%2F')}?alt=media"
+        # The JSON API takes the object name as one path segment: "/" is encoded too.
+        name = quote(self.key, safe="~")
+        return f"{storage.api_base}/download/storage/v1/b/{storage.bucket_name}/o/{name}?alt=media"
 
     def _open_stream(self, offset: int) -> IO[bytes]:
         storage = self.storage
@@ -150,10 +152,14 @@ class GoogleCloudFile(StreamingFile):
             raise FileNotFoundError(f"File does not exist: {self.name}")
         if response.status_code >= 400:
             _raise_for(response)
-        encoding = response.headers.get("x-goog-stored-content-encoding") or response.headers.get("Content-Encoding")
+        encoding = response.headers.get("x-goog-stored-content-encoding") or response.headers.get(
+            "Content-Encoding"
+        )
         self._content_encoding = encoding
         if response.status_code == 200:
-            stored = response.headers.get("x-goog-stored-content-length") or response.headers.get("Content-Length")
+            stored = response.headers.get("x-goog-stored-content-length") or response.headers.get(
+                "Content-Length"
+            )
             if stored is not None and encoding != "gzip":
                 self._size = int(stored)
         elif self._size is None and "Content-Range" in response.headers:
@@ -205,12 +211,12 @@ class GoogleCloudFile(StreamingFile):
         return count
 
     def close(self) -> None:
-        if self._writing and self._compressor is not None and not self.closed:
-            if self._failure is None and self._written:
-                tail = self._compressor.flush()
-                self._compressor = None
-                if tail:
-                    super().write(tail)
+        compressing = self._writing and self._compressor is not None and not self.closed
+        if compressing and self._failure is None and self._written:
+            tail = self._compressor.flush()
+            self._compressor = None
+            if tail:
+                super().write(tail)
         super().close()
 
     def _new_blob(self) -> Any:
@@ -225,6 +231,7 @@ class GoogleCloudFile(StreamingFile):
     def _write_part(self, data: bytes) -> None:
         storage = self.storage
         if self._session_url is None:
+            storage._cancel_pending_sessions()
             params = self._parameters()
             blob = self._new_blob()
             self._session_url = blob.create_resumable_upload_session(
@@ -248,10 +255,7 @@ class GoogleCloudFile(StreamingFile):
         sent = 0  # bytes of ``data`` that GCS reported persisted
         while True:
             chunk = data[sent:]
-            if chunk:
-                content_range = f"bytes {start + sent}-{end - 1}/{total}"
-            else:
-                content_range = f"bytes */{total}"
+            content_range = f"bytes {start + sent}-{end - 1}/{total}" if chunk else f"bytes */{total}"
             try:
                 response = storage.http.put(
                     self._session_url,
@@ -304,10 +308,7 @@ class GoogleCloudFile(StreamingFile):
     def _abort(self) -> None:
         session, self._session_url = self._session_url, None
         if session is not None:
-            # GCS answers 499 and forgets the session and the data it received.
-            response = self.storage.http.delete(session, timeout=self.storage._request_timeout())
-            self.cancel_status = response.status_code
-            response.close()
+            self.cancel_status = self.storage._cancel_session(session)
 
 
 def _persisted(response: Any) -> int:
@@ -322,6 +323,6 @@ def _raise_for(response: Any) -> None:
     from google.api_core import exceptions
 
     try:
-        raise exceptions.from_http_response(response)
+        raise exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
     finally:
         response.close()

@@ -109,8 +109,8 @@ class V4Signer:
         params.sort()
         canonical_query = "&".join(params)
         resource = f"{self.prefix}/{quoted_key}"
-        canonical_request = (
-            f"{method}\n{resource}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD"
+        canonical_request = "\n".join(
+            (method, resource, canonical_query, canonical_headers, signed_headers, "UNSIGNED-PAYLOAD")
         )
         digest = hashlib.sha256(canonical_request.encode("ascii")).hexdigest()
         return resource, canonical_query, f"GOOG4-RSA-SHA256\n{stamp}\n{scope}\n{digest}"

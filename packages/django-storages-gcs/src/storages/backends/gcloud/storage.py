@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
 import mimetypes
 import os
@@ -13,8 +14,8 @@ from typing import IO, Any, ClassVar
 from django.core.files.base import File
 from django.utils.deconstruct import deconstructible
 
-from storages.backends.gcloud.files import RESUMABLE_CHUNK_MULTIPLE, GoogleCloudFile
 from storages.backends.gcloud import signing
+from storages.backends.gcloud.files import RESUMABLE_CHUNK_MULTIPLE, GoogleCloudFile
 from storages.backends.gcloud.signing import V4Signer, expiration_seconds
 from storages.base import BaseStorage
 from storages.compress import GzipCompressionWrapper, should_gzip
@@ -246,6 +247,7 @@ class GoogleCloudStorage(BaseStorage):
         "_signers",
         "_signature_cache",
         "_signature_lock",
+        "_pending_cancels",
     )
     distribution = "django-storages-gcs"
 
@@ -313,6 +315,7 @@ class GoogleCloudStorage(BaseStorage):
         self._signers: dict[Any, V4Signer] = {}
         self._signature_cache: collections.OrderedDict[Any, tuple[float, str]] = collections.OrderedDict()
         self._signature_lock = threading.Lock()
+        self._pending_cancels: list[str] = []
 
     # -- the client -----------------------------------------------------------------------
 
@@ -342,9 +345,13 @@ class GoogleCloudStorage(BaseStorage):
         credentials, project = self.credentials, self.project_id
         if credentials is None:
             emulator = os.environ.get("STORAGE_EMULATOR_HOST")
-            if emulator and self.api_endpoint and self.api_endpoint.rstrip("/").endswith(emulator.rstrip("/")):
+            if (
+                emulator
+                and self.api_endpoint
+                and self.api_endpoint.rstrip("/").endswith(emulator.rstrip("/"))
+            ):
                 # As google-cloud-storage does for its emulator: no credentials to refresh.
-                return AnonymousCredentials(), project or "<none>"
+                return AnonymousCredentials(), project or "<none>"  # type: ignore[no-untyped-call]
             import google.auth
 
             credentials, default_project = google.auth.default(
@@ -357,7 +364,7 @@ class GoogleCloudStorage(BaseStorage):
 
     def _create_client(self) -> Any:
         credentials, project = self._resolve_credentials()
-        session = AuthorizedSession(credentials)
+        session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         # Threads share the client: requests' pool of 10 would drop connections beyond that.
         # Retries are ours (the retry option), never urllib3's hidden ones.
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
@@ -398,6 +405,46 @@ class GoogleCloudStorage(BaseStorage):
     def api_base(self) -> str:
         """The JSON API base URL, without a trailing slash."""
         return str(self.api_endpoint or PUBLIC_ENDPOINT).rstrip("/")
+
+    # -- resumable sessions ---------------------------------------------------------------
+
+    #: Seconds a cancel may wait: it runs while an error is being raised (often a timeout), so
+    #: it must not wait a whole ``timeout`` again. A cancel that fails is retried later.
+    cancel_timeout: ClassVar[float] = 1.0
+
+    def _cancel_session(self, session_url: str) -> int | None:
+        """Cancel a resumable session (GCS answers 499); on failure, remember it for later."""
+        timeout = self._request_timeout()
+        limit = self.cancel_timeout
+        short = (
+            (min(timeout[0], limit), min(timeout[-1], limit))
+            if isinstance(timeout, tuple)
+            else min(timeout, limit)
+        )
+        try:
+            response = self.http.delete(session_url, timeout=short)
+        except Exception:
+            with self._client_lock:
+                self._pending_cancels.append(session_url)
+            raise
+        response.close()
+        return int(response.status_code)
+
+    def _cancel_pending_sessions(self) -> None:
+        """Cancel the sessions that could not be cancelled while the server was away."""
+        if not self._pending_cancels:
+            return
+        with self._client_lock:
+            pending, self._pending_cancels = self._pending_cancels, []
+        for url in pending:
+            try:
+                self._cancel_session(url)
+            except Exception:
+                import logging
+
+                logging.getLogger("storages").debug(
+                    "Could not cancel a resumable session yet.", exc_info=True
+                )
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -451,10 +498,8 @@ class GoogleCloudStorage(BaseStorage):
 
     def delete(self, name: str) -> None:
         key = self._normalize_name(name)
-        try:
+        with contextlib.suppress(NotFound):
             self.bucket.delete_blob(key, timeout=self._request_timeout(), retry=self._retry())
-        except NotFound:
-            pass
 
     def _get_blob(self, name: str) -> Any:
         """The blob's metadata (one request); ``FileNotFoundError`` when it does not exist."""
@@ -487,7 +532,9 @@ class GoogleCloudStorage(BaseStorage):
     def get_created_time(self, name: str) -> datetime.datetime:
         return setting_time(self._get_blob(name).time_created)
 
-    def _iter_pages(self, prefix: str, delimiter: str | None = "/", page_size: int | None = None) -> Iterator[Any]:
+    def _iter_pages(
+        self, prefix: str, delimiter: str | None = "/", page_size: int | None = None
+    ) -> Iterator[Any]:
         iterator = self.client.list_blobs(
             self.bucket_name,
             prefix=prefix,
@@ -513,7 +560,11 @@ class GoogleCloudStorage(BaseStorage):
     # -- URLs -----------------------------------------------------------------------------
 
     def _public(self) -> bool:
-        acl = self.object_parameters.get("acl", self.default_acl) if self.object_parameters else self.default_acl
+        acl = (
+            self.object_parameters.get("acl", self.default_acl)
+            if self.object_parameters
+            else self.default_acl
+        )
         return acl == "publicRead" or not self.querystring_auth
 
     def url(self, name: str, parameters: dict[str, Any] | None = None) -> str:  # type: ignore[override]
@@ -570,7 +621,14 @@ class GoogleCloudStorage(BaseStorage):
             return signer.url(quoted, expires=expires, now=now, method=method, query=query, headers=headers)
         window = max(1, expires // 10)
         start = now - (now % window)
-        cache_key = (key, method, expires, repr(sorted(query.items())), repr(sorted(headers.items())), signer.email)
+        cache_key = (
+            key,
+            method,
+            expires,
+            repr(sorted(query.items())),
+            repr(sorted(headers.items())),
+            signer.email,
+        )
         with self._signature_lock:
             hit = self._signature_cache.get(cache_key)
             if hit is not None and hit[0] == start:
@@ -622,7 +680,9 @@ class GoogleCloudStorage(BaseStorage):
         if self.credentials is None:
             import google.auth
 
-            credentials, project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            credentials, project = google.auth.default(
+                scopes=["https://www.googleapis.com/auth/cloud-platform"]
+            )
             self.credentials = credentials
             self.project_id = self.project_id or project
         return self.credentials
@@ -663,7 +723,11 @@ class GoogleCloudStorage(BaseStorage):
     def _sdk_signed_url(self, key: str, params: dict[str, Any]) -> str:
         """Parameters the local signer does not handle: google-cloud-storage signs."""
         defaults: dict[str, Any] = {"expiration": self.expiration, "version": "v4"}
-        if self.custom_endpoint and not params.get("api_access_endpoint") and not params.get("virtual_hosted_style"):
+        if (
+            self.custom_endpoint
+            and not params.get("api_access_endpoint")
+            and not params.get("virtual_hosted_style")
+        ):
             defaults["bucket_bound_hostname"] = self.custom_endpoint
         elif self.api_endpoint and not params.get("virtual_hosted_style"):
             defaults["api_access_endpoint"] = self.api_base
@@ -678,4 +742,3 @@ class GoogleCloudStorage(BaseStorage):
             params.setdefault(name, value)
         blob = self.bucket.blob(key)
         return str(blob.generate_signed_url(**params))
-
