@@ -10,8 +10,8 @@ Usage::
         server.restart()     # drops every open connection; same port, same data
 
 Azurite comes from npm: ``shared/scripts/setup.sh`` runs ``npm ci`` in
-``shared/testservers/azurite/`` (its ``package.json`` pins the version), which puts the
-``azurite-blob`` binary in ``shared/testservers/azurite/node_modules/.bin/``. The binary is
+``shared/testservers/npm/`` (its ``package.json`` pins the version), which puts the
+``azurite-blob`` binary in ``shared/testservers/npm/node_modules/.bin/``. The binary is
 looked up there first, then in ``$AZURITE_BLOB`` (a path), then on ``PATH``. It runs with
 ``--disableTelemetry`` (otherwise it reaches out to the internet), ``--skipApiVersionCheck``
 (the SDK may be newer than the emulator) and ``--loose``, keeps its data in a temporary
@@ -41,11 +41,13 @@ __all__ = [
 
 #: The well-known development account of the Azure storage emulators (published by Microsoft).
 AZURITE_ACCOUNT_NAME = "devstoreaccount1"
-AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURITE_ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 
 _HERE = Path(__file__).resolve().parent
-LOCAL_BINARY = _HERE / "azurite" / "node_modules" / ".bin" / "azurite-blob"
-INSTALL_HINT = "npm ci --prefix shared/testservers/azurite (shared/scripts/setup.sh does it)"
+LOCAL_BINARY = _HERE / "npm" / "node_modules" / ".bin" / "azurite-blob"
+INSTALL_HINT = "npm ci --prefix shared/testservers/npm (shared/scripts/setup.sh does it)"
 
 
 def find_azurite() -> str:

@@ -17,8 +17,8 @@ from storages.testing import configure_django
 # The repository root holds the shared test-server helpers (``shared.testservers``).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from shared.testservers import serve  # noqa: E402
-from shared.testservers.azurite import AzuriteServer, azurite_server  # noqa: E402
+from shared.testservers import serve
+from shared.testservers.azurite import AzuriteServer, azurite_server
 
 configure_django()
 

@@ -36,13 +36,14 @@ def test_what_azure_forbids_is_refused_before_any_request(
     logged_storage: Callable[..., Any], name: str, message: str
 ) -> None:
     storage, log = logged_storage(overwrite_files=True)
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: storage.save(name, ContentFile(b"x")),
         lambda: storage.open(name, "wb"),
         lambda: storage.exists(name),
         lambda: storage.size(name),
         lambda: storage.url(name),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(SuspiciousFileOperation, match=message):
             call()
     assert len(log) == 0
@@ -89,7 +90,9 @@ def test_listdir_many_pages_with_nested_prefixes(make_storage: Callable[..., Any
     assert set(files) == expected_files and len(files) == 40
 
 
-def test_folder_marker_blob_is_not_a_file(make_storage: Callable[..., Any], raw_container: Callable[[str], Any]) -> None:
+def test_folder_marker_blob_is_not_a_file(
+    make_storage: Callable[..., Any], raw_container: Callable[[str], Any]
+) -> None:
     storage = make_storage()
     raw_container(storage.azure_container).upload_blob("folder/", b"")
     storage.save("folder/real.txt", ContentFile(b""))

@@ -12,7 +12,7 @@ from storages.backends.azure_storage import AzureStorageFile
 
 def test_small_save_is_one_put_blob(logged_storage: Callable[..., Any]) -> None:
     storage, log = logged_storage()
-    storage.client  # the client exists before counting; creating it sends nothing
+    assert storage.client is not None  # creating the client sends nothing
     log.clear()
     storage.save("one.txt", ContentFile(b"small"))
     # get_available_name asks once whether the name is free (overwrite_files=False).
@@ -70,7 +70,11 @@ def test_large_read_is_ranged_gets(logged_storage: Callable[..., Any]) -> None:
             pass
     assert log.summary == ["GET"] * 3
     ranges = [r.headers.get("x-ms-range") for r in log.requests]
-    assert ranges == [f"bytes=0-{size - 1}", f"bytes={size}-{2 * size - 1}", f"bytes={2 * size}-{2 * size + 9}"]
+    assert ranges == [
+        f"bytes=0-{size - 1}",
+        f"bytes={size}-{2 * size - 1}",
+        f"bytes={2 * size}-{2 * size + 9}",
+    ]
 
 
 def test_listdir_is_one_request_per_page(logged_storage: Callable[..., Any]) -> None:

@@ -19,8 +19,10 @@ from storages.backends.azure_storage.signing import SAS_VERSION, BlobSasSigner
 from storages.exceptions import StorageConfigurationError
 
 
-def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+def fetch(
+    url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> Any:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310
     return urllib.request.urlopen(request, timeout=30)  # noqa: S310 - the local Azurite
 
 
@@ -49,7 +51,9 @@ def test_tampered_sas_is_refused(make_storage: Callable[..., Any]) -> None:
     assert status_of(url) == 200
     # Another permission, a later expiry, or another blob under the same signature.
     assert status_of(url.replace("sp=r", "sp=rw")) == 403
-    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H%%3A%M%%3A%SZ")
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).strftime(
+        "%Y-%m-%dT%H%%3A%M%%3A%SZ"
+    )
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     original_se = urllib.parse.quote(query["se"][0])
     assert status_of(url.replace(f"se={original_se}", f"se={later}")) == 403
@@ -84,7 +88,9 @@ def test_unsigned_url_of_a_private_container_is_refused(make_storage: Callable[.
     assert status_of(url) in (403, 404)
 
 
-def test_unsigned_url_of_a_public_container(make_storage: Callable[..., Any], public_container_name: str) -> None:
+def test_unsigned_url_of_a_public_container(
+    make_storage: Callable[..., Any], public_container_name: str
+) -> None:
     storage = make_storage(azure_container=public_container_name)
     storage.save("pub lic.txt", ContentFile(b"for everyone"))
     with fetch(storage.url("pub lic.txt")) as response:
@@ -95,7 +101,10 @@ def test_write_sas_lets_a_browser_put_the_blob(make_storage: Callable[..., Any])
     storage = make_storage()
     url = storage.url("uploads/from-browser.txt", 300, mode="w")
     assert "sp=w" in url
-    assert status_of(url, method="PUT", data=b"put by the browser", headers={"x-ms-blob-type": "BlockBlob"}) == 201
+    assert (
+        status_of(url, method="PUT", data=b"put by the browser", headers={"x-ms-blob-type": "BlockBlob"})
+        == 201
+    )
     with storage.open("uploads/from-browser.txt") as f:
         assert f.read() == b"put by the browser"
     # A read SAS cannot write, a write SAS cannot read.
@@ -132,17 +141,24 @@ def test_token_equals_the_sdks_for_the_same_inputs(azurite: AzuriteServer) -> No
     expiry = datetime.datetime(2031, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
     signer = BlobSasSigner(azurite.account_name, azurite.account_key)
     sdk = BlobSharedAccessSignature(azurite.account_name, azurite.account_key)
-    sdk.x_ms_version = SAS_VERSION  # type: ignore[attr-defined]
+    sdk.x_ms_version = SAS_VERSION
     cases: list[tuple[str, str, dict[str, str]]] = [
         ("plain.txt", "r", {}),
         ("a b/ü名+&#.txt", "cw", {}),
         ("x.bin", "r", {"content_type": "text/html; charset=utf-8", "cache_control": "no-cache"}),
-        ("y.bin", "r", {"content_disposition": 'attachment; filename="y.bin"', "content_language": "fr",
-                        "content_encoding": "identity"}),
+        (
+            "y.bin",
+            "r",
+            {
+                "content_disposition": 'attachment; filename="y.bin"',
+                "content_language": "fr",
+                "content_encoding": "identity",
+            },
+        ),
     ]
     for blob, permission, parameters in cases:
         ours = signer.token("box", blob, expiry, permission, parameters)
-        theirs = sdk.generate_blob("box", blob, permission=permission, expiry=expiry, **parameters)
+        theirs = sdk.generate_blob("box", blob, permission=permission, expiry=expiry, **parameters)  # type: ignore[arg-type]
         assert ours == theirs, blob
 
 
@@ -158,7 +174,9 @@ def test_url_makes_no_request(logged_storage: Callable[..., Any]) -> None:
 
 
 def test_url_never_builds_a_client(azurite: AzuriteServer) -> None:
-    storage = AzureStorage(connection_string=azurite.connection_string, azure_container="c", expiration_secs=60)
+    storage = AzureStorage(
+        connection_string=azurite.connection_string, azure_container="c", expiration_secs=60
+    )
     storage.url("a.txt")
     storage.url("a.txt", 0)
     assert storage._service_client is None
@@ -207,7 +225,7 @@ class FakeDelegationService:
         from azure.storage.blob import UserDelegationKey
 
         self.calls.append(key_expiry_time)
-        key = UserDelegationKey()
+        key = UserDelegationKey()  # type: ignore[no-untyped-call]
         key.signed_oid = "oid"
         key.signed_tid = "tid"
         key.signed_start = key_start_time.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,6 +14,7 @@ file smaller than one block is a single ``Put Blob`` on close.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import logging
 import uuid
@@ -182,17 +183,20 @@ class AzureStorageFile(StreamingFile):
         if not self._block_ids:
             return
         self._block_ids = []
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+
+        if isinstance(self._failure, ServiceRequestError | ServiceResponseError):
+            # The server did not answer: a clean-up request would wait out the timeout again.
+            # The staged blocks are invisible, and the next write under the name drops them.
+            return
 
         blob = self._blob_client()
         try:
             blob.get_blob_properties(timeout=self.storage.timeout)
         except ResourceNotFoundError:
             # No committed blob under the name: deleting it drops the staged blocks.
-            try:
+            with contextlib.suppress(ResourceNotFoundError):
                 blob.delete_blob(timeout=self.storage.timeout)
-            except ResourceNotFoundError:
-                pass
             return
         # A committed blob is there (the previous version): Azure has no call that drops only
         # uncommitted blocks, and they are invisible to readers and listings. The next commit

@@ -22,7 +22,13 @@ __all__ = ["OVERRIDE_PARAMETERS", "SAS_VERSION", "BlobSasSigner", "sas_permissio
 SAS_VERSION = "2024-11-04"
 
 #: ``url(parameters=...)`` keys that become response-header overrides, in signing order.
-OVERRIDE_PARAMETERS = ("cache_control", "content_disposition", "content_encoding", "content_language", "content_type")
+OVERRIDE_PARAMETERS = (
+    "cache_control",
+    "content_disposition",
+    "content_encoding",
+    "content_language",
+    "content_type",
+)
 _OVERRIDE_QUERY = {
     "cache_control": "rscc",
     "content_disposition": "rscd",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import mimetypes
 import threading
@@ -15,6 +16,7 @@ from django.core.files.base import File
 from django.utils.deconstruct import deconstructible
 
 from storages.backends.azure_storage.files import AzureStorageFile
+from storages.backends.azure_storage.http import MAX_IDLE_SECONDS, make_session
 from storages.backends.azure_storage.signing import BlobSasSigner, sas_permission
 from storages.base import BaseStorage
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
@@ -33,7 +35,9 @@ try:
         generate_blob_sas,
     )
 except ImportError as exc:  # pragma: no cover - the SDK is a dependency of the distribution
-    raise MissingDependencyError("azure-storage-blob (the Azure Blob Storage SDK)", "django-storages-azure") from exc
+    raise MissingDependencyError(
+        "azure-storage-blob (the Azure Blob Storage SDK)", "django-storages-azure"
+    ) from exc
 
 __all__ = ["AzureStorage"]
 
@@ -151,7 +155,8 @@ AZURE_OPTIONS = OptionSet(
         "token_credential",
         setting="AZURE_TOKEN_CREDENTIAL",
         secret=True,
-        doc="An azure-identity credential, e.g. DefaultAzureCredential(); SAS URLs use a user delegation key.",
+        doc="An azure-identity credential, e.g. DefaultAzureCredential(); SAS URLs then use a "
+        "user delegation key.",
     ),
     Option(
         "api_version",
@@ -211,6 +216,8 @@ class AzureStorage(BaseStorage):
     list_page_size: ClassVar[int] = 5000
     #: Connections kept per host (threads beyond it wait for one).
     max_pool_connections: ClassVar[int] = 32
+    #: A pooled connection idle for longer is replaced (networks drop idle connections silently).
+    max_idle_seconds: ClassVar[float] = MAX_IDLE_SECONDS
 
     account_name: str | None
     account_key: str | None
@@ -247,7 +254,8 @@ class AzureStorage(BaseStorage):
                 self.account_key = self._connection_parts.get("AccountKey")
         if self.client_options is not None and not isinstance(self.client_options, Mapping):
             raise StorageConfigurationError(
-                f"AZURE_CLIENT_OPTIONS/client_options must be a dict, not {type(self.client_options).__name__}."
+                "AZURE_CLIENT_OPTIONS/client_options must be a dict, not "
+                f"{type(self.client_options).__name__}."
             )
         if int(self.upload_max_conn) < 1:
             raise StorageConfigurationError(
@@ -286,23 +294,14 @@ class AzureStorage(BaseStorage):
         if "retry_policy" not in kwargs:
             retry = {key: kwargs.pop(key, DEFAULT_RETRY[key]) for key in _RETRY_KEYS}
             kwargs["retry_policy"] = ExponentialRetry(
-                initial_backoff=kwargs.pop("initial_backoff", 0.5),  # type: ignore[arg-type]
+                initial_backoff=kwargs.pop("initial_backoff", 0.5),
                 increment_base=kwargs.pop("increment_base", 2),
-                random_jitter_range=kwargs.pop("random_jitter_range", 0.25),  # type: ignore[arg-type]
+                random_jitter_range=kwargs.pop("random_jitter_range", 0.25),
                 **retry,
             )
         if "transport" not in kwargs:
-            import requests
-            from requests.adapters import HTTPAdapter
-
-            session = requests.Session()
-            adapter = HTTPAdapter(
-                pool_connections=4, pool_maxsize=self.max_pool_connections, pool_block=True
-            )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
             kwargs["transport"] = RequestsTransport(
-                session=session,
+                session=make_session(self.max_pool_connections, self.max_idle_seconds),
                 session_owner=True,
                 connection_timeout=kwargs.pop("connection_timeout", self.timeout),
                 read_timeout=kwargs.pop("read_timeout", self.timeout),
@@ -320,7 +319,8 @@ class AzureStorage(BaseStorage):
             return BlobServiceClient.from_connection_string(self.connection_string, **kwargs)
         if not self.account_name:
             raise StorageConfigurationError(
-                "AzureStorage needs AZURE_ACCOUNT_NAME/account_name or AZURE_CONNECTION_STRING/connection_string."
+                "AzureStorage needs AZURE_ACCOUNT_NAME/account_name or "
+                "AZURE_CONNECTION_STRING/connection_string."
             )
         credential: Any = None
         if self.account_key:
@@ -420,10 +420,8 @@ class AzureStorage(BaseStorage):
         return relative
 
     def delete(self, name: str) -> None:
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self.blob_client(self._blob_name(name)).delete_blob(timeout=self.timeout)
-        except ResourceNotFoundError:
-            pass
 
     def _properties(self, name: str) -> Any:
         try:
@@ -555,7 +553,9 @@ class AzureStorage(BaseStorage):
                 "ask url() for a shorter expire."
             )
         key = self.service_client.get_user_delegation_key(
-            key_start_time=now - datetime.timedelta(minutes=1), key_expiry_time=key_expiry, timeout=self.timeout
+            key_start_time=now - datetime.timedelta(minutes=1),
+            key_expiry_time=key_expiry,
+            timeout=self.timeout,
         )
         with self._client_lock:
             self._user_delegation_key, self._user_delegation_key_expiry = key, key_expiry
