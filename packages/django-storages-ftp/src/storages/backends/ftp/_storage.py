@@ -100,7 +100,7 @@ class FTPStorageFile(StreamingFile):
                 return connection.ftp.ntransfercmd(f"RETR {key}", rest=offset or None)
             except ftplib.error_perm as exc:
                 if _code(exc) in ("550", "450", "553"):
-                    raise _missing(self.name, exc) from None
+                    raise _missing(self.name or key, exc) from None
                 raise
 
         connection, (sock, size) = storage._run(start, keep=True)
