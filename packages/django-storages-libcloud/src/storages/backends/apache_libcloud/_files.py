@@ -28,6 +28,8 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from libcloud.storage.types import Provider
+
 from storages.files import StreamingFile
 
 if TYPE_CHECKING:
@@ -162,8 +164,12 @@ class LibCloudFile(StreamingFile):
         container = storage._container(driver)
         if storage.is_local:
             self._upload_local(stream, driver, container)
-        elif isinstance(stream, io.BytesIO):
+        elif isinstance(stream, io.BytesIO) and not (
+            storage._entry.provider == Provider.AZURE_BLOBS and not stream.getbuffer().nbytes
+        ):
             # Smaller than one part (core hands it over whole): one PUT, no multipart upload.
+            # (Not an empty blob on Azure: libcloud's single PUT of 0 bytes is refused with 400;
+            # an empty block list below is one request too.)
             with tempfile.NamedTemporaryFile(prefix="storages-libcloud-") as spool:
                 spool.write(stream.getbuffer())
                 spool.flush()
