@@ -33,7 +33,7 @@ from typing import Any
 
 from shared.testservers import ServerUnavailable, free_port, start_process
 
-__all__ = ["SSHServer", "find_sshd", "sshd_server"]
+__all__ = ["DEFAULT_LIMITS", "RAISED_LIMITS", "SSHServer", "find_sshd", "sshd_server"]
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd")
 
@@ -170,7 +170,15 @@ class SSHServer:
             return ""
 
 
-def _write_config(server: SSHServer, sftp_server: str | None) -> None:
+#: OpenSSH's own defaults, written out so that the tests meet what a real server does: sshd
+#: starts dropping unauthenticated connections at random beyond 10 at once, and allows 10
+#: sessions (SFTP channels) per connection.
+DEFAULT_LIMITS = ("MaxStartups 10:30:100", "MaxSessions 10")
+#: Limits high enough that no client of the tests meets them (``raised_limits=True``).
+RAISED_LIMITS = ("MaxStartups 100:30:200", "MaxSessions 64")
+
+
+def _write_config(server: SSHServer, sftp_server: str | None, raised_limits: bool = False) -> None:
     subsystem = sftp_server or "internal-sftp"
     server.config.write_text(
         "\n".join(
@@ -187,8 +195,7 @@ def _write_config(server: SSHServer, sftp_server: str | None) -> None:
                 "PermitRootLogin prohibit-password",
                 "UsePAM no",
                 "UseDNS no",
-                "MaxStartups 100:30:200",
-                "MaxSessions 64",
+                *(RAISED_LIMITS if raised_limits else DEFAULT_LIMITS),
                 "LogLevel INFO",
                 f"Subsystem sftp {subsystem}",
                 "",
@@ -198,11 +205,12 @@ def _write_config(server: SSHServer, sftp_server: str | None) -> None:
 
 
 @contextlib.contextmanager
-def sshd_server(sftp_server: str | None = None) -> Iterator[SSHServer]:
+def sshd_server(sftp_server: str | None = None, *, raised_limits: bool = False) -> Iterator[SSHServer]:
     """Start sshd for the current user; yield an :class:`SSHServer`; stop it on exit.
 
     ``sftp_server`` picks the SFTP subsystem: ``None`` for sshd's ``internal-sftp``, or the path
-    of an ``sftp-server`` binary.
+    of an ``sftp-server`` binary. The server has OpenSSH's default connection limits
+    (:data:`DEFAULT_LIMITS`); ``raised_limits=True`` lifts them (:data:`RAISED_LIMITS`).
     """
     find_sshd()
     folder = Path(tempfile.mkdtemp(prefix="storages-sshd-"))
@@ -213,7 +221,7 @@ def sshd_server(sftp_server: str | None = None) -> Iterator[SSHServer]:
             _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path))
         shutil.copy(server.client_key + ".pub", folder / "authorized_keys")
         Path(server.known_hosts).write_text(f"[{server.host}]:{server.port} {server.host_key_line}\n")
-        _write_config(server, sftp_server)
+        _write_config(server, sftp_server, raised_limits)
         server.start()
         yield server
     finally:

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import io
 import logging
 import os
+import socket
+import struct
 import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import paramiko
+from paramiko.message import Message
+from paramiko.sftp import CMD_HANDLE, CMD_INIT, CMD_OPEN, CMD_VERSION, SFTPError
 
 if TYPE_CHECKING:
     from storages.backends.sftpstorage._storage import SFTPStorage
@@ -24,6 +30,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger("storages.sftp")
 
 HOST_KEY_POLICIES = ("reject", "warn", "auto-add")
+
+#: Errors after which a connection is known or suspected to be dead (a timeout among them:
+#: a late answer would be read as the answer to the next request). SFTP status answers
+#: ("no such file", "permission denied", "failure") are plain ``OSError``\s and not in here.
+NETWORK_ERRORS = (TimeoutError, socket.timeout, EOFError, ConnectionError, paramiko.SSHException)
+
+# The SFTP v3 open flags (paramiko keeps them in paramiko.sftp without exporting them).
+_WRITE, _CREATE, _TRUNCATE, _EXCLUSIVE = 0x02, 0x08, 0x10, 0x20
 
 
 class UnknownHostKeyError(paramiko.SSHException):
@@ -110,28 +124,298 @@ class _Policy(paramiko.MissingHostKeyPolicy):
         )
 
 
+class WatchedSocket:
+    """The TCP socket under one SSH connection, watched for silence and for sends that never end.
+
+    paramiko bounds its waits for data, but its packetizer retries a send into a full TCP
+    buffer for ever (a server that stopped reading). Here a send that made no progress for
+    ``timeout`` seconds fails, which paramiko turns into ``EOFError``, and the socket stays
+    failed. ``last_received`` (``time.monotonic()``) tells how long the server has been silent.
+    """
+
+    def __init__(self, sock: Any, timeout: float) -> None:
+        self._sock = sock
+        self.timeout = timeout
+        self.last_received = time.monotonic()
+        self.bytes_received = 0
+        self.stuck = False
+        self._send_blocked_since: float | None = None
+
+    def recv(self, size: int) -> bytes:
+        data: bytes = self._sock.recv(size)
+        if data:
+            self.last_received = time.monotonic()
+            self.bytes_received += len(data)
+        return data
+
+    def send(self, data: bytes) -> int:
+        if self.stuck:
+            raise OSError(errno.ETIMEDOUT, "An earlier send to the SFTP server never completed.")
+        try:
+            sent: int = self._sock.send(data)
+        except TimeoutError:
+            now = time.monotonic()
+            if self._send_blocked_since is None:
+                self._send_blocked_since = now
+            elif now - self._send_blocked_since >= self.timeout:
+                self.stuck = True
+                raise OSError(
+                    errno.ETIMEDOUT,
+                    f"The SFTP server took nothing for {self.timeout:g} seconds (the timeout).",
+                ) from None
+            raise
+        self._send_blocked_since = None
+        return sent
+
+    def silent_for(self) -> float:
+        return time.monotonic() - self.last_received
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class SFTPClient(paramiko.SFTPClient):
+    """paramiko's client, keeping the extension list that the server announces at the start."""
+
+    extensions: dict[str, bytes]
+
+    def _send_version(self) -> int:
+        # paramiko's BaseSFTP._send_version reads the same packet and drops the extensions.
+        message = Message()
+        message.add_int(3)
+        self._send_packet(CMD_INIT, message)  # type: ignore[attr-defined]
+        kind, data = self._read_packet()  # type: ignore[attr-defined]
+        if kind != CMD_VERSION:
+            raise SFTPError("Incompatible sftp protocol")
+        self.extensions = {}
+        offset = 4
+        with contextlib.suppress(struct.error, UnicodeDecodeError):  # malformed: fewer extensions
+            while offset < len(data):
+                fields = []
+                for _ in range(2):
+                    (length,) = struct.unpack_from(">I", data, offset)
+                    fields.append(data[offset + 4 : offset + 4 + length])
+                    offset += 4 + length
+                self.extensions[fields[0].decode("utf-8")] = fields[1]
+        return int(struct.unpack(">I", data[:4])[0])
+
+    def create(self, path: str, mode: int | None) -> paramiko.SFTPFile:
+        """Create ``path`` for writing, with permissions ``mode`` from the first moment.
+
+        ``SFTPClient.open`` sends no attributes, so the file would exist with the server's
+        default mode until a later ``chmod``. Exclusive: an existing file (or a planted
+        symlink) under the random temporary name is an error, not overwritten.
+        """
+        attributes = paramiko.SFTPAttributes()
+        if mode is not None:
+            attributes.st_mode = mode
+        flags = _WRITE | _CREATE | _TRUNCATE | _EXCLUSIVE
+        kind, message = self._request(CMD_OPEN, path, flags, attributes)  # type: ignore[attr-defined]
+        if kind != CMD_HANDLE or message is None:
+            raise SFTPError("Expected handle")
+        return paramiko.SFTPFile(self, message.get_binary(), "wb")
+
+
+class SSHConnection:
+    """One SSH connection (a paramiko transport): carries several SFTP channels at once."""
+
+    def __init__(
+        self, client: paramiko.SSHClient, sock: WatchedSocket, timeout: float, keepalive: float
+    ) -> None:
+        self.client = client
+        self.sock = sock
+        self.timeout = timeout
+        self.keepalive = keepalive
+        transport = client.get_transport()
+        if transport is None:  # pragma: no cover - connect() sets it or raises
+            raise paramiko.SSHException("No transport after connecting.")
+        self.transport = transport
+        #: SFTP channels open on this connection (guarded by :class:`SSHConnections`' lock).
+        self.channels = 0
+        self.dropped = False
+        if keepalive:
+            # Sent when nothing was sent for that long; the server's answer shows it is there.
+            transport.set_keepalive(keepalive)
+
+    def is_active(self) -> bool:
+        if self.dropped or not self.transport.is_active() or self.sock.stuck:
+            return False
+        # Keepalives are answered: silence longer than one interval plus the timeout means the
+        # network dropped the connection without telling either end.
+        return not (self.keepalive and self.sock.silent_for() > self.keepalive + self.timeout)
+
+    def open_sftp(self) -> SFTPClient:
+        """A new SFTP channel, every step bounded by the timeout."""
+        channel = self.transport.open_session(timeout=self.timeout)
+        channel.settimeout(self.timeout)
+        # invoke_subsystem() waits for the server's answer without a bound: give up on the
+        # whole connection when it does not come in time, and wake the waiting call.
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            self.drop()
+            channel.event.set()
+
+        timer = threading.Timer(self.timeout, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            channel.invoke_subsystem("sftp")
+        except paramiko.SSHException:
+            if expired.is_set():
+                raise TimeoutError(
+                    f"The SFTP server did not start a session within {self.timeout:g} seconds."
+                ) from None
+            raise
+        finally:
+            timer.cancel()
+        try:
+            return SFTPClient(channel)  # its version exchange reads with the channel timeout
+        except BaseException:
+            channel.close()
+            raise
+
+    def drop(self) -> None:
+        """Close at once, without a word to the server: nothing here waits on the network."""
+        self.dropped = True
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+class SSHConnections:
+    """The SSH connections of one storage, shared by its SFTP channels.
+
+    A new channel goes on the busiest connection that has room (fewest connections open), and
+    a new connection is opened only when none has. Connecting is serialised: one handshake at a
+    time per storage, so a burst of threads never meets sshd's ``MaxStartups`` (which drops
+    unauthenticated connections beyond 10 at once); the others wait for it, within the timeout.
+    A connection is closed when its last channel is.
+    """
+
+    def __init__(self, connect: Callable[[], SSHConnection], per_connection: int, name: str) -> None:
+        self._connect = connect
+        self.per_connection = per_connection
+        self.name = name
+        self._cond = threading.Condition(threading.Lock())
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also the state of a child after fork: the parent's connections are forgotten, unclosed.
+        self._pid = os.getpid()
+        self._open: list[SSHConnection] = []
+        self._connecting = False
+
+    def count(self) -> int:
+        """SSH connections open and usable now."""
+        with self._cond:
+            return sum(1 for connection in self._open if connection.is_active())
+
+    def open_channel(self, timeout: float) -> Connection:
+        deadline = time.monotonic() + timeout
+        ssh: SSHConnection | None = None
+        with self._cond:
+            if self._pid != os.getpid():
+                self._reset()
+            while True:
+                # A dead connection takes no new channel; it closes when its channels do.
+                self._open = [c for c in self._open if c.is_active()]
+                room = [c for c in self._open if c.channels < self.per_connection]
+                if room:
+                    ssh = max(room, key=lambda c: c.channels)
+                    ssh.channels += 1
+                    break
+                if not self._connecting:
+                    self._connecting = True
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"Waited {timeout:g} seconds (the timeout) for the SSH connection to "
+                        f"{self.name} that another thread was opening."
+                    )
+                self._cond.wait(remaining)
+        if ssh is None:
+            try:
+                ssh = self._connect()
+            finally:
+                with self._cond:
+                    self._connecting = False
+                    self._cond.notify_all()
+            with self._cond:
+                ssh.channels += 1
+                self._open.append(ssh)
+        try:
+            sftp = ssh.open_sftp()
+        except BaseException as exc:
+            if isinstance(exc, NETWORK_ERRORS) or not isinstance(exc, Exception):
+                ssh.drop()
+            self.release(ssh)
+            raise
+        return Connection(ssh, sftp, self.release)
+
+    def release(self, ssh: SSHConnection) -> None:
+        """A channel of ``ssh`` was closed; close ``ssh`` with its last channel."""
+        with self._cond:
+            ssh.channels -= 1
+            last = ssh.channels <= 0
+            if last and ssh in self._open:
+                self._open.remove(ssh)
+            self._cond.notify_all()
+        if last:
+            ssh.drop()
+
+
 class Connection:
-    """One SSH connection and its SFTP session; used by one thread at a time.
+    """One SFTP channel over an :class:`SSHConnection`; used by one thread at a time.
 
     The storage keeps these in core's :class:`storages.pool.ConnectionPool`.
     """
 
-    def __init__(self, client: paramiko.SSHClient, sftp: paramiko.SFTPClient) -> None:
-        self.client = client
+    def __init__(
+        self, ssh: SSHConnection, sftp: SFTPClient, release: Callable[[SSHConnection], None]
+    ) -> None:
+        self.ssh = ssh
         self.sftp = sftp
+        self._release = release
+        #: Not to be used again (a failed request left the session in an unknown state).
+        self.broken = False
+        #: The last failure was a timeout: the server may be stalled, do not wait on it again.
+        self.timed_out = False
+        #: Given back to the pool at least once (a fresh one proves the server answers).
+        self.reused = False
+        self.pool: Any = None
+        self.owner: int | None = None
+        self._closed = False
 
     def is_active(self) -> bool:
-        transport = self.client.get_transport()
         channel = self.sftp.get_channel()
-        return bool(
-            transport is not None and transport.is_active() and channel is not None and not channel.closed
-        )
+        return bool(not self.broken and self.ssh.is_active() and channel is not None and not channel.closed)
+
+    def fail(self, exc: BaseException) -> bool:
+        """Note that a request failed with ``exc``; ``True`` when the network is to blame.
+
+        A network failure drops the whole SSH connection at once (its other channels share the
+        same dead link), so that nothing ever waits on it again.
+        """
+        network = isinstance(exc, NETWORK_ERRORS) or not self.ssh.is_active()
+        if network:
+            self.broken = True
+            self.timed_out = isinstance(exc, TimeoutError | socket.timeout) or self.ssh.sock.stuck
+            self.ssh.drop()
+        elif not isinstance(exc, Exception):
+            self.broken = True  # KeyboardInterrupt mid-request: the session state is unknown
+        return network
 
     def close(self) -> None:
-        # An already dropped session has nothing left to release.
-        with contextlib.suppress(Exception):
-            self.sftp.close()
-        self.client.close()
+        if self._closed:
+            return
+        self._closed = True
+        if self.ssh.is_active():
+            # A polite close is one small message on a connection that works.
+            with contextlib.suppress(Exception):
+                self.sftp.close()
+        self._release(self.ssh)
 
 
 def _drop_response(kind: int, message: Any, number: int) -> None:
@@ -139,20 +423,22 @@ def _drop_response(kind: int, message: Any, number: int) -> None:
 
 
 class PrefetchReader(io.RawIOBase):
-    """Stream a remote file from ``offset`` with a bounded number of requests in flight.
+    """Stream a remote file from ``offset`` with a bounded, growing number of requests in flight.
 
     paramiko reads one 32 KiB request per round trip unless the file prefetches. Its own
     ``SFTPFile.prefetch()`` queues requests for the whole file and cannot be stopped, so a
     file closed early would keep the connection busy with the rest. This reader hands
-    paramiko's prefetch thread a lazy list of requests that stays up to ``window`` bytes ahead
-    of the reader and stops when the reader closes. Received data is bounded by the SSH channel
-    window; answers still in flight when the reader closes early are dropped unread.
+    paramiko's prefetch thread a lazy list of requests that stops when the reader closes.
+
+    Small reads stay small: the first request asks for :attr:`INITIAL_AHEAD` bytes and nothing
+    more is asked until the reader comes back for more; from then on the look-ahead is twice
+    what the reader consumed, up to ``window`` bytes. Each raw read returns at most up to the
+    end of the current request, so a short read never waits for bytes it did not ask for.
     """
 
-    #: Bytes requested ahead of a reader that has just started. Less than a few MiB leaves the
-    #: link idle while the look-ahead grows (59 MB/s at 1 MiB against about 100 at 8 MiB on
-    #: loopback); a reader that closes early drains at most this much.
-    INITIAL_AHEAD = 8 * 1024 * 1024
+    #: Bytes asked for before the reader shows that it wants more than one small read
+    #: (an image header, a type sniffer): all that a ``read(1024)`` then ``close()`` receives.
+    INITIAL_AHEAD = 64 * 1024
 
     def __init__(
         self,
@@ -169,15 +455,20 @@ class PrefetchReader(io.RawIOBase):
         self._handle = handle
         self._size = size
         self._request_size = request_size
-        self._window = window
-        self._pos = self._start = offset
+        self._window = max(window, request_size)
+        self._pos = self._start = self._base = offset
+        self._reads = 0
         self._progress = threading.Condition()
         self._generation = 0
         handle.MAX_REQUEST_SIZE = request_size
         self._start_prefetch()
 
+    def _first_request(self) -> int:
+        return min(self.INITIAL_AHEAD, self._request_size)
+
     def _start_prefetch(self) -> None:
         self._handle.seek(self._pos)
+        self._base = self._pos
         if self._pos >= self._size:
             return
         with self._progress:
@@ -192,28 +483,52 @@ class PrefetchReader(io.RawIOBase):
 
     def _requests(self, start: int, generation: int) -> Iterator[tuple[int, int]]:
         # Runs in paramiko's prefetch thread.
-        for offset in range(start, self._size, self._request_size):
+        offset, length = start, self._first_request()
+        while offset < self._size:
             with self._progress:
-                while self._generation == generation and offset >= self._pos + self._ahead():
+                while self._generation == generation and offset >= self._limit():
                     self._progress.wait(timeout=1.0)
                 if self._generation != generation:
                     return
-            yield offset, min(self._request_size, self._size - offset)
+            yield offset, min(length, self._size - offset)
+            offset += length
+            length = self._request_size
+
+    def _limit(self) -> int:
+        # Under self._progress: the offset up to which requests may be in flight.
+        if self._reads < 2:
+            return self._start + self.INITIAL_AHEAD
+        return self._pos + self._ahead()
 
     def _ahead(self) -> int:
-        # Start small and double with what the reader consumed, up to the window: a reader
-        # that stops after a few bytes (an image header) leaves little in flight to drain.
+        # Twice what the reader consumed, up to the window: a reader that stops after a few
+        # bytes leaves little in flight to drain, one that keeps reading soon fills the link.
         return min(self._window, max(self.INITIAL_AHEAD, 2 * (self._pos - self._start)))
+
+    def _request_end(self) -> int:
+        first_end = self._base + self._first_request()
+        if self._pos < first_end:
+            return first_end
+        return first_end + ((self._pos - first_end) // self._request_size + 1) * self._request_size
 
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         if self._pos >= self._size:
             return b""
         if size is None or size < 0:
-            size = self._size - self._pos
-        data = self._handle.read(size)
+            return self.readall()
+        size = min(size, self._request_end() - self._pos)
+        with self._progress:
+            self._reads += 1
+            self._progress.notify_all()
+        try:
+            data = self._handle.read(size)
+        except BaseException as exc:
+            if self._connection is not None:
+                self._connection.fail(exc)
+            raise
         with self._progress:
             self._pos += len(data)
             self._progress.notify_all()
@@ -222,6 +537,12 @@ class PrefetchReader(io.RawIOBase):
             # between two of ours): queue from here again.
             self._start_prefetch()
         return bytes(data)
+
+    def readall(self) -> bytes:
+        chunks = []
+        while data := self.read(self._request_size):
+            chunks.append(data)
+        return b"".join(chunks)
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
@@ -236,14 +557,15 @@ class PrefetchReader(io.RawIOBase):
             self._generation += 1
             self._progress.notify_all()
         connection, self._connection = self._connection, None
-        if self._pos < self._size:
-            # Closed early: the answers still in flight (at most one window) are read and
-            # dropped by the close below instead of being kept in paramiko's prefetch buffers.
-            # paramiko keeps answers to prefetch requests; drop them instead (private hook).
-            setattr(self._handle, "_async_response", _drop_response)  # noqa: B010
-        # On a dropped connection there is nothing to wait for.
-        with contextlib.suppress(Exception):
-            self._handle.close()
+        if connection is not None and connection.is_active():
+            if self._pos < self._size:
+                # Closed early: paramiko keeps answers to prefetch requests; the answers still
+                # in flight are read and dropped by the close below instead (private hook).
+                setattr(self._handle, "_async_response", _drop_response)  # noqa: B010
+            try:
+                self._handle.close()
+            except Exception as exc:  # noqa: BLE001 - the connection is dropped, the read is over
+                connection.fail(exc)
         if connection is not None:
             self._storage._give_back(connection)
         super().close()

@@ -16,7 +16,7 @@ import stat
 import threading
 import weakref
 from collections.abc import Callable
-from typing import IO, Any, ClassVar, TypeVar
+from typing import IO, Any, ClassVar, TypeVar, cast
 from urllib.parse import urljoin
 
 import paramiko
@@ -24,8 +24,12 @@ from django.conf import settings
 
 from storages.backends.sftpstorage._connection import (
     HOST_KEY_POLICIES,
+    NETWORK_ERRORS,
     Connection,
     PrefetchReader,
+    SSHConnection,
+    SSHConnections,
+    WatchedSocket,
     _Policy,
     lookup_name,
     parse_pinned_key,
@@ -43,9 +47,6 @@ T = TypeVar("T")
 
 #: Names of in-progress uploads: ``.<name>.<16 hex>.part`` beside the final name.
 _TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
-
-#: Errors after which a connection is known or suspected to be dead.
-_CONNECTION_ERRORS = (EOFError, OSError, paramiko.SSHException)
 
 
 def _media_url() -> Any:
@@ -101,36 +102,48 @@ class SFTPStorageFile(StreamingFile):
             return self._upload
         storage = self.storage
         folder, base = posixpath.split(self.key)
-        temp = posixpath.join(folder, f".{base}.{secrets.token_hex(8)}.part")
 
-        def start(connection: Connection) -> paramiko.SFTPFile:
+        def start(connection: Connection) -> tuple[paramiko.SFTPFile, str]:
+            temp = posixpath.join(folder, f".{base}.{secrets.token_hex(8)}.part")
             if folder:
                 storage._makedirs(connection.sftp, folder)
-            handle = connection.sftp.open(temp, "wb")
+            try:
+                handle = connection.sftp.create(temp, storage.file_mode)
+            except BaseException:
+                storage._leftovers.add(temp)  # the server may have created it before failing
+                raise
             handle.set_pipelined(True)
             handle.MAX_REQUEST_SIZE = storage.write_request_size
-            return handle
+            return handle, temp
 
-        connection, handle = storage._run(start, keep=True)
+        connection, (handle, temp) = storage._run(start, keep=True, idempotent=False)
         self._upload = (connection, handle, temp)
         return self._upload
 
     def _write_part(self, data: bytes) -> None:
-        _connection, handle, _temp = self._begin_upload()
-        handle.write(data)
+        connection, handle, _temp = self._begin_upload()
+        try:
+            handle.write(data)
+        except BaseException as exc:
+            connection.fail(exc)
+            raise
 
     def _commit(self, tail: bytes) -> None:
         connection, handle, temp = self._begin_upload()
         storage = self.storage
-        if tail:
-            handle.write(tail)
-        # Closing waits for every pipelined write and raises the first error the server sent.
-        handle.close()
-        sftp = connection.sftp
-        if storage.file_mode is not None:
-            sftp.chmod(temp, storage.file_mode)
-        storage._chown(sftp, temp)
-        storage._rename_into_place(sftp, temp, self.key)
+        try:
+            if tail:
+                handle.write(tail)
+            # Closing waits for every pipelined write and raises the first error the server sent.
+            handle.close()
+            sftp = connection.sftp
+            if storage.file_mode is not None:
+                sftp.chmod(temp, storage.file_mode)
+            storage._chown(sftp, temp)
+            storage._rename_into_place(sftp, temp, self.key)
+        except BaseException as exc:
+            connection.fail(exc)
+            raise
         self._upload = None
         storage._give_back(connection)
 
@@ -139,24 +152,29 @@ class SFTPStorageFile(StreamingFile):
         if upload is None:
             return
         connection, handle, temp = upload
-        with contextlib.suppress(Exception):  # the connection may be gone: cleaned up below
-            handle.close()
-        try:
-            connection.sftp.remove(temp)
-        except FileNotFoundError:
-            pass
-        except Exception:
-            if connection.is_active():
-                logger.warning("Could not remove the temporary file %s.", temp, exc_info=True)
-            else:
-                # The connection dropped mid-transfer: clean up through a fresh one.
-                try:
-                    self.storage._run(lambda c: c.sftp.remove(temp))
-                except FileNotFoundError:
-                    pass
-                except Exception:
-                    logger.warning("Could not remove the temporary file %s.", temp, exc_info=True)
-        self.storage._give_back(connection)
+        storage = self.storage
+        if connection.is_active():
+            # Aborted by the caller (an exception in a with block): the connection works.
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    handle.close()
+                    connection.sftp.remove(temp)
+            except Exception as exc:  # noqa: BLE001 - cleaned up later instead
+                connection.fail(exc)
+                storage._leftovers.add(temp)
+            storage._give_back(connection)
+            return
+        # The connection failed: never wait on it again (its close sends nothing).
+        storage._give_back(connection)
+        storage._leftovers.add(temp)
+        if not connection.timed_out:
+            # Dropped rather than stalled (a reset, a restarted server): one try through a new
+            # connection, within its own timeout; when the server is away, the next operation
+            # that reaches it removes the file.
+            try:
+                storage._run(lambda c: None)
+            except Exception:  # noqa: BLE001 - left for later
+                logger.info("Could not remove the temporary file %s yet; retrying later.", temp)
 
 
 class SFTPStorage(BaseStorage):
@@ -171,7 +189,18 @@ class SFTPStorage(BaseStorage):
     distribution = "django-storages-sftp"
     location_option = "root_path"
     file_class = SFTPStorageFile
-    transient_attributes = ("_pool", "_lock", "_learned_host_keys", "_prompted_password", "_finalizer")
+    transient_attributes = (
+        "_pool",
+        "_extra_pool",
+        "_connections",
+        "_holders",
+        "_user_channel",
+        "_leftovers",
+        "_lock",
+        "_learned_host_keys",
+        "_prompted_password",
+        "_finalizer",
+    )
 
     # Resolved option values (annotations only: a class attribute would count as a user's
     # subclass value in core's precedence).
@@ -188,6 +217,9 @@ class SFTPStorage(BaseStorage):
     host_key_policy: str
     host_keys: Any  # a list of str once validate_options() ran
     timeout: float
+    max_connections: int
+    keepalive_interval: float
+    max_idle_time: float | None
 
     options = OptionSet(
         Option(
@@ -266,7 +298,31 @@ class SFTPStorage(BaseStorage):
             setting="SFTP_STORAGE_TIMEOUT",
             default=30.0,
             doc="Seconds any single network wait may last: connect, banner, authentication, "
-            "channel open and each SFTP request. Timeouts in ``params`` take precedence.",
+            "channel open, each SFTP request and each send. A ``timeout`` in ``params`` takes "
+            "precedence for all of them.",
+        ),
+        Option(
+            "max_connections",
+            setting="SFTP_STORAGE_MAX_CONNECTIONS",
+            default=2,
+            doc="SSH connections a storage opens to the server, each carrying up to "
+            "``channels_per_connection`` (8) SFTP channels: as many operations and open files "
+            "at once. More wait up to ``timeout`` for a free channel, except in a thread that "
+            "already holds one (it gets an extra channel rather than wait on itself).",
+        ),
+        Option(
+            "keepalive_interval",
+            setting="SFTP_STORAGE_KEEPALIVE_INTERVAL",
+            default=15.0,
+            doc="Seconds of quiet after which an SSH keepalive is sent (0: none). A connection "
+            "silent for longer than this plus ``timeout`` is known dead before it is used.",
+        ),
+        Option(
+            "max_idle_time",
+            setting="SFTP_STORAGE_MAX_IDLE_TIME",
+            default=120.0,
+            doc="Seconds an idle channel is kept for reuse (``None``: no limit); an SSH "
+            "connection is closed with its last channel.",
         ),
     )
 
@@ -275,15 +331,23 @@ class SFTPStorage(BaseStorage):
     read_request_size: ClassVar[int] = 128 * 1024
     #: Bytes per SFTP write request.
     write_request_size: ClassVar[int] = 128 * 1024
-    #: Most bytes requested ahead of the reader (the look-ahead starts at 1 MiB and doubles as
-    #: the reader progresses). Received data is bounded by the SSH channel window, not by this.
-    read_ahead: ClassVar[int] = 64 * 1024 * 1024
-    #: Idle connections kept per storage.
+    #: Most bytes requested ahead of the reader: the look-ahead starts at 64 KiB and grows to
+    #: twice what the reader consumed, up to this. Received data is bounded by the SSH channel
+    #: window, not by this.
+    read_ahead: ClassVar[int] = 16 * 1024 * 1024
+    #: Idle SFTP channels kept per storage.
     max_idle_connections: ClassVar[int] = 8
+    #: SFTP channels per SSH connection: OpenSSH allows ``MaxSessions`` (10 by default).
+    channels_per_connection: ClassVar[int] = 8
 
     # -- configuration ----------------------------------------------------------------------
 
     def validate_options(self) -> None:
+        if not isinstance(self.max_connections, int) or self.max_connections < 1:
+            raise StorageConfigurationError(
+                f"SFTPStorage option 'max_connections' must be a whole number of at least 1, "
+                f"not {self.max_connections!r} (SFTP_STORAGE_MAX_CONNECTIONS)."
+            )
         if self.params is None:
             self.params = {}
         if not isinstance(self.params, dict):
@@ -306,30 +370,56 @@ class SFTPStorage(BaseStorage):
 
     def _init_transient(self) -> None:
         self._lock = threading.Lock()
-        # The pool must not hold the storage itself: the finalizer below keeps the pool alive,
+        # The pools must not hold the storage itself: the finalizer below keeps them alive,
         # so a strong reference back would keep the storage alive for ever.
         storage = weakref.ref(self)
 
-        def connect() -> Connection:
+        def connect() -> SSHConnection:
             alive = storage()
             if alive is None:  # pragma: no cover - a pool outliving its storage is not used
                 raise ReferenceError("The SFTP storage of this connection pool was garbage collected.")
             return alive._connect()
 
-        # Unbounded and without an idle age, as before the pool moved to core (a bound and its
-        # option come later); a dropped idle connection is found by the liveness check on take.
-        self._pool: ConnectionPool[Connection] = ConnectionPool(
-            connect,
-            Connection.is_active,
-            Connection.close,
-            max_size=None,
-            max_idle=self.max_idle_connections,
-            name="the SFTP storage's connections",
-        )
+        timeout = self._timeout
+        connections = SSHConnections(connect, self.channels_per_connection, name=str(self.host))
+        self._connections = connections
+
+        def open_channel() -> Connection:
+            return connections.open_channel(timeout)
+
+        def pool(max_size: int | None, max_idle: int) -> ConnectionPool[Connection]:
+            return ConnectionPool(
+                open_channel,
+                Connection.is_active,
+                Connection.close,
+                max_size=max_size,
+                max_idle=max_idle,
+                max_idle_time=self.max_idle_time,
+                wait_timeout=timeout,
+                option_hint="the 'max_connections' option (SFTP_STORAGE_MAX_CONNECTIONS)",
+                name=f"the SFTP channels to {self.host}",
+            )
+
+        # Channels are bounded: a thread waits (up to the timeout) for a free one. A thread
+        # that already holds a channel (an open file) never waits: it would wait on itself, or
+        # two such threads on each other. It gets an extra channel, closed when given back.
+        self._pool = pool(self.max_connections * self.channels_per_connection, self.max_idle_connections)
+        self._extra_pool = pool(None, 0)
+        self._holders: dict[int, int] = {}
+        self._user_channel: Connection | None = None
+        #: Temporary files of failed writes, removed by the next operation that reaches the server.
+        self._leftovers: set[str] = set()
         self._learned_host_keys: dict[str, paramiko.PKey] = {}
         self._prompted_password: str | None = None
         # Close idle connections when the storage is garbage collected without close().
-        self._finalizer = weakref.finalize(self, self._pool.close)
+        self._finalizer = weakref.finalize(self, _close_pools, self._pool, self._extra_pool)
+
+    @property
+    def _timeout(self) -> float:
+        """The bound of every network wait: ``params["timeout"]``, else the ``timeout`` option."""
+        params = self.params if isinstance(self.params, dict) else {}
+        value = params.get("timeout")
+        return float(value if value is not None else self.timeout)
 
     @property
     def port(self) -> int:
@@ -364,13 +454,39 @@ class SFTPStorage(BaseStorage):
 
     # -- connections --------------------------------------------------------------------------
 
-    def _connect(self) -> Connection:
+    def _connect(self) -> SSHConnection:
         self.check_required()
+        timeout = self._timeout
         params = dict(self.params)
-        for name in ("timeout", "banner_timeout", "auth_timeout", "channel_timeout"):
-            params.setdefault(name, self.timeout)
+        params.pop("timeout", None)
+        for name in ("banner_timeout", "auth_timeout", "channel_timeout"):
+            params.setdefault(name, timeout)
         if self._prompted_password is not None:
             params.setdefault("password", self._prompted_password)
+        try:
+            return self._open_ssh(params, timeout)
+        except paramiko.AuthenticationException:
+            if not self.interactive or "password" in params:
+                raise
+        params["password"] = self._prompt_password(params)
+        return self._open_ssh(params, timeout)
+
+    def _open_ssh(self, params: dict[str, Any], timeout: float) -> SSHConnection:
+        params = dict(params)
+        user_factory = params.pop("transport_factory", None) or paramiko.Transport
+
+        def transport_factory(sock: Any, **kwargs: Any) -> paramiko.Transport:
+            transport = user_factory(sock, **kwargs)
+            # Key exchange and waits for it are bounded by the same timeout (15 s and 30 s).
+            transport.handshake_timeout = timeout
+            transport.clear_to_send_timeout = timeout
+            return transport
+
+        given = params.pop("sock", None)
+        raw = (
+            given if given is not None else socket.create_connection((self.host, self.port), timeout=timeout)
+        )
+        sock = WatchedSocket(raw, timeout)
         client = paramiko.SSHClient()
         known = client.get_host_keys()
         for keytype, key in self._expected_host_keys().items():
@@ -378,26 +494,19 @@ class SFTPStorage(BaseStorage):
         client.set_missing_host_key_policy(_Policy(self))
         logger.debug("Connecting to %s port %s.", self.host, self.port)
         try:
-            try:
-                client.connect(self.host, **params)
-            except paramiko.AuthenticationException:
-                if not self.interactive or "password" in params:
-                    raise
-                params["password"] = self._prompt_password(params)
-                client.connect(self.host, **params)
-            transport = client.get_transport()
-            if transport is None:  # pragma: no cover - connect() sets it or raises
-                raise paramiko.SSHException("No transport after connecting.")
-            sftp = paramiko.SFTPClient.from_transport(transport)
-            if sftp is None:  # pragma: no cover
-                raise paramiko.SSHException("The server refused the SFTP subsystem.")
-            channel = sftp.get_channel()
-            if channel is not None:
-                channel.settimeout(self.timeout)
+            client.connect(
+                self.host,
+                sock=cast(Any, sock),
+                timeout=timeout,
+                transport_factory=transport_factory,
+                **params,
+            )
+            return SSHConnection(client, sock, timeout, float(self.keepalive_interval or 0))
         except BaseException:
             client.close()
+            with contextlib.suppress(Exception):
+                raw.close()
             raise
-        return Connection(client, sftp)
 
     def _prompt_password(self, params: dict[str, Any]) -> str:
         with self._lock:
@@ -408,38 +517,55 @@ class SFTPStorage(BaseStorage):
             return self._prompted_password
 
     def _take(self) -> Connection:
-        return self._pool.take()
+        me = threading.get_ident()
+        with self._lock:
+            holding = self._holders.get(me, 0)
+        pool = self._extra_pool if holding else self._pool
+        connection = pool.take()
+        connection.pool, connection.owner = pool, me
+        with self._lock:
+            self._holders[me] = self._holders.get(me, 0) + 1
+        return connection
 
     def _give_back(self, connection: Connection) -> None:
+        owner = connection.owner
+        with self._lock:
+            left = self._holders.get(owner, 0) - 1  # type: ignore[arg-type]
+            if left > 0:
+                self._holders[owner] = left  # type: ignore[index]
+            else:
+                self._holders.pop(owner, None)  # type: ignore[arg-type]
+        pool: ConnectionPool[Connection] = connection.pool or self._pool
         # Checked here rather than by the pool: for SFTP it is cheap (no round trip), and a
         # session that dropped mid-transfer is closed now instead of waiting idle.
         if connection.is_active():
-            self._pool.give_back(connection)
+            connection.reused = True
+            pool.give_back(connection)
         else:
-            self._pool.discard(connection)
+            pool.discard(connection)
 
-    def _run(self, operation: Callable[[Connection], T], keep: bool = False) -> Any:
-        """Run ``operation`` on a pooled connection; retry once on a fresh one if it dropped.
+    def _run(self, operation: Callable[[Connection], T], keep: bool = False, idempotent: bool = True) -> Any:
+        """Run ``operation`` on a pooled channel; retry once on a fresh one if it was dead.
 
-        With ``keep`` the connection is not given back and ``(connection, result)`` is
-        returned: the caller gives it back when done (open files hold one).
+        A reused channel whose connection turns out dead (dropped, or silently gone: the
+        request timed out) is dropped, and the operation runs once more on a new connection;
+        an operation that is not ``idempotent`` is retried only when it surely never ran (the
+        connection was found closed). With ``keep`` the connection is not given back and
+        ``(connection, result)`` is returned: the caller gives it back when done.
         """
         for attempt in (1, 2):
             connection = self._take()
             try:
+                if self._leftovers:
+                    self._remove_leftovers(connection.sftp)
                 result = operation(connection)
             except BaseException as exc:
-                if isinstance(exc, TimeoutError | socket.timeout):
-                    # A late answer would confuse the next request: never reuse the connection.
-                    self._pool.discard(connection)
-                    raise
-                if isinstance(exc, _CONNECTION_ERRORS) and not connection.is_active():
-                    self._pool.discard(connection)
-                    if attempt == 1:
-                        logger.info("The connection to %s dropped; reconnecting.", self.host)
-                        continue
-                    raise
+                network = connection.fail(exc)
                 self._give_back(connection)
+                retry = network and attempt == 1 and connection.reused
+                if retry and (idempotent or not connection.timed_out):
+                    logger.info("The connection to %s was dead (%s); retrying on a new one.", self.host, exc)
+                    continue
                 raise
             if keep:
                 return connection, result
@@ -447,9 +573,52 @@ class SFTPStorage(BaseStorage):
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _remove_leftovers(self, sftp: paramiko.SFTPClient) -> None:
+        with self._lock:
+            leftovers = list(self._leftovers)
+        for temp in leftovers:
+            try:
+                sftp.remove(temp)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                if isinstance(exc, NETWORK_ERRORS):
+                    raise
+                logger.warning("Could not remove the temporary file %s: %s", temp, exc)
+            with self._lock:
+                self._leftovers.discard(temp)
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        """A live paramiko ``SFTPClient``, for what the storage API lacks (chmod, symlinks).
+
+        As in the original, the same client is returned until it drops or :meth:`close` runs;
+        like any paramiko client it is for one thread at a time. It is a channel of its own
+        on one of the storage's SSH connections, outside the pool: the storage never uses it,
+        and it does not count against ``max_connections``' channels. Paths are the server's
+        (``storage._path(name)`` gives a name's).
+        """
+        with self._lock:
+            current = self._user_channel
+        if current is not None and current.is_active():
+            return current.sftp
+        fresh = self._connections.open_channel(self._timeout)
+        with self._lock:
+            stale, self._user_channel = self._user_channel, fresh
+        if stale is not None:
+            stale.close()
+        return fresh.sftp
+
+    def _ssh_connection_count(self) -> int:
+        return self._connections.count()
+
     def close(self) -> None:
         """Close every connection of this storage; later calls reconnect."""
-        self._pool.close()
+        with self._lock:
+            user, self._user_channel = self._user_channel, None
+        if user is not None:
+            user.close()
+        _close_pools(self._pool, self._extra_pool)
 
     def __enter__(self) -> SFTPStorage:
         return self
@@ -496,17 +665,28 @@ class SFTPStorage(BaseStorage):
             sftp.chmod(folder, self.dir_mode)
         self._chown(sftp, folder)
 
+    def _posix_rename_supported(self, sftp: paramiko.SFTPClient) -> bool:
+        extensions = getattr(sftp, "extensions", None)
+        return extensions is None or "posix-rename@openssh.com" in extensions
+
     def _rename_into_place(self, sftp: paramiko.SFTPClient, temp: str, path: str) -> None:
-        try:
+        if self._posix_rename_supported(sftp):
+            # Any failure is the server's answer about this rename: the existing file stays.
             sftp.posix_rename(temp, path)
             return
-        except (PermissionError, FileNotFoundError):
-            raise
-        except OSError:
-            # The server lacks posix-rename@openssh.com: plain SFTP rename refuses to replace.
-            logger.debug("posix_rename unavailable; falling back to remove + rename.")
-        with contextlib.suppress(FileNotFoundError):
-            sftp.remove(path)
+        # Plain SFTP rename refuses to replace: remove first (not atomic, only on such servers).
+        logger.debug("The server lacks posix-rename@openssh.com: remove, then rename.")
+        try:
+            sftp.rename(temp, path)
+            return
+        except OSError as exc:
+            if isinstance(exc, NETWORK_ERRORS):
+                raise
+            try:
+                sftp.lstat(path)
+            except FileNotFoundError:
+                raise exc from None  # refused for another reason than an existing file
+        sftp.remove(path)
         sftp.rename(temp, path)
 
     # -- the Storage API ------------------------------------------------------------------------
@@ -554,6 +734,11 @@ class SFTPStorage(BaseStorage):
         if self.base_url is None:
             raise ValueError("This file is not accessible via a URL.")
         return urljoin(self.base_url, url_quote(normalize_name(name or "")))
+
+
+def _close_pools(*pools: ConnectionPool[Connection]) -> None:
+    for pool in pools:
+        pool.close()
 
 
 __all__ = ["SFTPStorage", "SFTPStorageFile"]
