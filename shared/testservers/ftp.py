@@ -14,7 +14,8 @@ subprocess (``python -m shared.testservers.ftp``) so that a restart really drops
 logs in one user whose password holds ``@:/`` (clients must percent-encode it) and keeps its
 files in a temporary folder. Variants: ``tls`` (a certificate for 127.0.0.1 made here with
 ``cryptography``), ``mlsd=False`` (no ``MLSD``/``MLST``: clients must parse ``LIST``) and
-``list_format="windows"`` (``LIST`` answers in the IIS/DOS format). Every command received is
+``list_format="windows"`` (``LIST`` answers in the IIS/DOS format, and ``RNTO`` refuses to
+replace an existing file, as IIS does). Every command received is
 appended to a log, so tests count requests against the server, not the client. It is stopped by
 the PID this module started, never by name.
 """
@@ -251,6 +252,14 @@ def _main(argv: list[str]) -> None:  # pragma: no cover - runs in the server pro
             # Written before the command runs, so a client that got the answer finds it here.
             log.write("PASS\n" if cmd == "PASS" else f"{line}\n")
             super().pre_process_command(line, cmd, arg)
+
+        def ftp_RNTO(self, path: str) -> Any:
+            # Servers on Windows (IIS) refuse to rename over an existing file.
+            if options.list_format == "windows" and self._rnfr and os.path.exists(path):
+                self._rnfr = None
+                self.respond("550 Cannot create a file when that file already exists.")
+                return None
+            return super().ftp_RNTO(path)
 
     if options.no_mlsd:
         Handler.proto_cmds = {k: v for k, v in base.proto_cmds.items() if k not in ("MLSD", "MLST")}

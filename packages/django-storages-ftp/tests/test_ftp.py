@@ -116,6 +116,28 @@ def test_names_with_spaces_and_unicode_survive_listings(
         assert abs(modified - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(minutes=5)
 
 
+def test_overwrite_on_a_server_that_refuses_to_rename_over_a_file(ftpd_windows: FTPServer) -> None:
+    with storages_on(ftpd_windows) as make:
+        storage = make(allow_overwrite=True)
+        storage.save("o.txt", ContentFile(b"first"))
+        mark = ftpd_windows.mark()
+        storage.save("o.txt", ContentFile(b"second"))
+        commands = [c.split(" ")[0] for c in ftpd_windows.commands_since(mark)]
+        assert read(storage, "o.txt") == b"second"
+        assert commands == ["PASV", "STOR", "RNFR", "RNTO", "DELE", "RNFR", "RNTO"]
+        assert temp_files(make.root) == []  # type: ignore[attr-defined]
+
+
+def test_seek_past_the_end_reads_nothing(make_storage: StorageFactory) -> None:
+    storage = make_storage()
+    storage.save("s.bin", ContentFile(b"0123456789"))
+    with storage.open("s.bin", "rb") as f:
+        f.seek(100)
+        assert f.read() == b""
+        f.seek(7)
+        assert f.read() == b"789"
+
+
 def test_listdir_of_a_missing_folder_raises(make_storage: StorageFactory) -> None:
     with pytest.raises(FileNotFoundError):
         make_storage().listdir("no-such-folder")
@@ -491,6 +513,18 @@ def test_sixteen_threads_share_a_bounded_pool(make_storage: StorageFactory) -> N
     logins = server.commands_since(mark).count("USER django")
     assert 1 <= logins <= 4
     assert len(storage._pool) <= 4
+
+
+def test_the_original_file_signature_and_disconnect_still_work(make_storage: StorageFactory) -> None:
+    from storages.backends.ftp import FTPStorageFile
+
+    storage = make_storage()
+    storage.save("legacy/f.txt", ContentFile(b"legacy"))
+    with FTPStorageFile("legacy/f.txt", storage, "rb") as f:
+        assert f.read() == b"legacy"
+    storage.disconnect()
+    assert len(storage._pool) == 0
+    assert storage.exists("legacy/f.txt")
 
 
 def test_pickled_storage_drops_connections(make_storage: StorageFactory) -> None:

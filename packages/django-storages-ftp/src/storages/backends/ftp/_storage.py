@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import ftplib
+import io
 import logging
 import posixpath
 import re
@@ -84,9 +85,13 @@ class FTPStorageFile(StreamingFile):
     #: Bytes per ``send`` on the data connection.
     block_size: ClassVar[int] = 256 * 1024
 
-    def __init__(self, name: str, mode: str, storage: BaseStorage, key: str | None = None) -> None:
-        # (connection, temporary name, whether the connection is still in step)
+    def __init__(self, name: str, mode: Any, storage: Any, key: str | None = None) -> None:
+        if isinstance(mode, BaseStorage):
+            # The original's signature, FTPStorageFile(name, storage, mode).
+            mode, storage = storage, mode
         self._upload: list[Any] | None = None
+        if key is None and isinstance(storage, FTPStorage):
+            key = storage._key(name)
         super().__init__(name, mode, storage, key)
 
     # -- reading --------------------------------------------------------------------------
@@ -95,15 +100,21 @@ class FTPStorageFile(StreamingFile):
         storage = self.storage
         key = self.key
 
-        def start(connection: Connection) -> tuple[socket.socket, int | None]:
+        def start(connection: Connection) -> tuple[socket.socket, int | None] | None:
             try:
                 return connection.ftp.ntransfercmd(f"RETR {key}", rest=offset or None)
             except ftplib.error_perm as exc:
                 if _code(exc) in ("550", "450", "553"):
                     raise _missing(self.name or key, exc) from None
+                if offset and _code(exc) == "554":
+                    return None  # "554 REST position > file size": a seek past the end
                 raise
 
-        connection, (sock, size) = storage._run(start, keep=True)
+        connection, started = storage._run(start, keep=True)
+        if started is None:
+            storage._give_back(connection)
+            return io.BytesIO(b"")
+        sock, size = started
         if size is not None:
             self._size = size + offset
         return Download(storage, connection, sock)  # type: ignore[return-value]
@@ -469,6 +480,9 @@ class FTPStorage(BaseStorage):
     def close(self) -> None:
         """Close every connection of this storage; later calls reconnect."""
         self._pool.close()
+
+    #: The original's name for :meth:`close`.
+    disconnect = close
 
     def __enter__(self) -> FTPStorage:
         return self
