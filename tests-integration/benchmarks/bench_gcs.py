@@ -99,19 +99,33 @@ unsigned = GoogleCloudStorage(credentials=AnonymousCredentials(), querystring_au
 
 names = [f"media/photo {i}.jpg" for i in range(URLS)]
 signed.url("warm"); unsigned.url("warm")
-for label, fn in (("url() signed", signed.url), ("url() unsigned", unsigned.url)):
-    COUNT[0] = 0
+message = b"GOOG4-RSA-SHA256\n20260101T000000Z\n20260101/auto/storage/goog4_request\n" + b"0" * 64
+# Interleaved rounds, so that a change in the machine's load hits the URLs and the floor alike.
+spent = {"url() signed": 0.0, "url() unsigned": 0.0, "RSA floor (sign_bytes)": 0.0}
+COUNT[0] = 0
+for start_index in range(0, URLS, 100):
+    batch = names[start_index:start_index + 100]
+    for label, fn in (("url() signed", signed.url), ("url() unsigned", unsigned.url),
+                      ("RSA floor (sign_bytes)", lambda n: SA.sign_bytes(message))):
+        start = time.perf_counter()
+        for n in batch:
+            fn(n)
+        spent[label] += time.perf_counter() - start
+for label, elapsed in spent.items():
+    results[label] = {"seconds": elapsed, "per_call_us": elapsed / URLS * 1e6, "requests": COUNT[0] if label != "RSA floor (sign_bytes)" else 0}
+
+if SIDE == "ours":
+    # This package's own work per signed URL, the signature replaced by a constant: what the
+    # storage adds on top of the RSA floor, measured without the floor's noise.
+    signer = signed._signer()
+    real_sign, fixed = signer.sign, SA.sign_bytes(b"x")
+    signer.sign = lambda message: fixed
     start = time.perf_counter()
     for n in names:
-        fn(n)
+        signed.url(n)
     elapsed = time.perf_counter() - start
-    results[label] = {"seconds": elapsed, "per_call_us": elapsed / URLS * 1e6, "requests": COUNT[0]}
-message = b"GOOG4-RSA-SHA256\n20260101T000000Z\n20260101/auto/storage/goog4_request\n" + b"0" * 64
-start = time.perf_counter()
-for _ in range(URLS):
-    SA.sign_bytes(message)
-elapsed = time.perf_counter() - start
-results["RSA floor (sign_bytes)"] = {"seconds": elapsed, "per_call_us": elapsed / URLS * 1e6, "requests": 0}
+    signer.sign = real_sign
+    results["url() signed, signature excluded"] = {"seconds": elapsed, "per_call_us": elapsed / URLS * 1e6, "requests": 0}
 
 measure("save 1 KB (x1)", lambda: signed.save("small/one.txt", ContentFile(b"x" * 1024)))
 measure(f"save 1 KB x{OBJECTS}", lambda: [signed.save(f"small/o{i}.txt", ContentFile(b"x" * 1024)) for i in range(OBJECTS)])
