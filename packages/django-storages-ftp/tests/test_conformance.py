@@ -48,3 +48,16 @@ class TestFTPSConformance(_FTPKit):
         storage = make_tls_storage()
         storage._test_root = make_tls_storage.root
         return storage
+
+
+class TestFTPListOnlyConformance(_FTPKit):
+    """A server without MLSD/MLST: listings parsed from LIST, metadata from SIZE and MDTM."""
+
+    @pytest.fixture
+    def storage(self, ftpd_list_only: Any) -> Any:
+        from .conftest import storages_on
+
+        with storages_on(ftpd_list_only) as make:
+            storage = make()
+            storage._test_root = make.root  # type: ignore[attr-defined]
+            yield storage

@@ -87,6 +87,11 @@ def test_request_counts_without_mlst(ftpd_list_only: FTPServer) -> None:
         assert counted(server, lambda: storage.size("f.txt")) == (5, ["SIZE f.txt"])
         assert counted(server, lambda: storage.get_modified_time("f.txt"))[1] == ["MDTM f.txt"]
         assert counted(server, lambda: storage.listdir("")) == (([], ["f.txt"]), ["PASV", "LIST"])
+        # A missing name, or a folder: CWD tells them apart (and comes back), no listing.
+        assert counted(server, lambda: storage.exists("missing")) == (False, ["SIZE missing", "CWD missing"])
+        storage.save("d/inner.txt", ContentFile(b"x"))
+        home = f"/{make_storage.root.name}"  # type: ignore[attr-defined]
+        assert counted(server, lambda: storage.exists("d")) == (True, ["SIZE d", "CWD d", f"CWD {home}"])
 
 
 # -- listings -------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ class Connection:
         #: Set when a command timed out or the session fell out of step: closed without QUIT,
         #: never waited on again.
         self.broken = False
+        #: The location's folder as an absolute path (``PWD``), on servers without MLST only.
+        self.home: str | None = None
 
     @property
     def has_mlst(self) -> bool:

@@ -71,6 +71,10 @@ def _missing(name: str, exc: BaseException | None = None) -> FileNotFoundError:
     return FileNotFoundError(errno.ENOENT, f"No such file on the FTP server{reply}", name)
 
 
+class _NoSize(Exception):
+    """The server has no ``SIZE`` command."""
+
+
 class FTPStorageFile(StreamingFile):
     """A file on the FTP server: reads stream from ``RETR``, writes go through a temporary name.
 
@@ -406,6 +410,10 @@ class FTPStorage(BaseStorage):
             ftp.voidcmd("TYPE I")
             connection = Connection(ftp, features)
             self._enter_root(connection)
+            if not connection.has_mlst:
+                # exists() of a folder goes there with CWD, and must find its way back.
+                with contextlib.suppress(ftplib.Error):
+                    connection.home = ftp.pwd()
             if self._orphans:
                 self._clean_orphans(connection)
         except BaseException:
@@ -571,14 +579,38 @@ class FTPStorage(BaseStorage):
 
     @staticmethod
     def _size_on(connection: Connection, key: str) -> int | None:
-        """``SIZE`` of ``key``: ``None`` for a missing file, a folder, or a server without SIZE."""
+        """``SIZE`` of ``key``: ``None`` for a missing file or a folder.
+
+        Raises :class:`_NoSize` on a server without ``SIZE`` (the caller lists the parent).
+        """
+        if connection.features and "SIZE" not in connection.features:
+            raise _NoSize
         try:
             reply = connection.ftp.sendcmd(f"SIZE {key}")
         except ftplib.error_perm as exc:
-            if _code(exc) in ("550", "450", "500", "502"):
+            if _code(exc) in ("500", "502"):
+                raise _NoSize from None
+            if _code(exc) in ("550", "450"):
                 return None
             raise
         return int(reply[3:].strip())
+
+    @staticmethod
+    def _is_folder_on(connection: Connection, key: str) -> bool | None:
+        """Whether ``key`` is a folder, by ``CWD`` there and back; ``None`` when unknown."""
+        home = connection.home
+        if home is None:
+            return None
+        try:
+            connection.ftp.cwd(key)
+        except ftplib.error_perm:
+            return False
+        try:
+            connection.ftp.cwd(home)
+        except ftplib.Error as exc:
+            # Left in the wrong folder: the connection must not be used again.
+            raise ConnectionError(f"Could not change back to {home!r}: {exc}") from None
+        return True
 
     def _entry_in_parent(self, name: str) -> Entry | None:
         key = self._key(name).rstrip("/")
@@ -625,8 +657,14 @@ class FTPStorage(BaseStorage):
         def probe(connection: Connection) -> bool | None:
             if connection.has_mlst:
                 return self._mlst_on(connection, key) is not None
-            # Without MLST: SIZE answers for files; a folder is looked up in its parent.
-            return True if self._size_on(connection, key) is not None else None
+            # Without MLST: SIZE answers for files, CWD for folders; without SIZE (or without
+            # a known home folder to come back to) the parent folder's listing tells.
+            try:
+                if self._size_on(connection, key) is not None:
+                    return True
+            except _NoSize:
+                return None
+            return self._is_folder_on(connection, key)
 
         found: bool | None = self._run(probe)
         if found is None:
@@ -661,12 +699,20 @@ class FTPStorage(BaseStorage):
                 if facts is None:
                     raise _missing(name)
                 return int(facts.get("size") or facts.get("sizd") or 0)
-            value = self._size_on(connection, key)
+            try:
+                value = self._size_on(connection, key)
+            except _NoSize:
+                return -1
             if value is None:
                 raise _missing(name)
             return value
 
         result: int = self._run(size)
+        if result < 0:  # no SIZE: the parent folder's LIST tells
+            entry = self._entry_in_parent(name)
+            if entry is None or entry.size is None:
+                raise _missing(name)
+            return entry.size
         return result
 
     def get_modified_time(self, name: str) -> Any:
