@@ -79,7 +79,10 @@ class BaseStorage(Storage):
         self._option_sources: dict[str, Resolved] = resolved
         for name, result in resolved.items():
             if not result.source.startswith("class attribute"):
-                setattr(self, name, copy.copy(result.value))
+                # A shallow copy of containers, so that changing one storage's dict changes no
+                # other's; other objects (credentials, configs) are shared as they were given.
+                value = result.value
+                setattr(self, name, copy.copy(value) if isinstance(value, dict | list | set) else value)
         self._drop_secrets_from_constructor_args()
         self.validate_options()
         self._init_transient()
