@@ -203,6 +203,7 @@ class _File:
     server_modified: str
     client_modified: str
     id: str
+    content_hash: str = ""
 
 
 @dataclass
@@ -250,6 +251,8 @@ class FakeDropbox:
         self._revoked: set[str] = set()
         self.token_lifetime = 14400
         self.requests: list[Request] = []
+        #: Connections accepted since the server started (or the count was reset).
+        self.connections_opened = 0
         self._faults: list[Fault] = []
         self._files: dict[str, _File] = {}
         self._folders: dict[str, str] = {}
@@ -410,7 +413,7 @@ class FakeDropbox:
             "path_lower": entry.path_display.lower(),
             "path_display": entry.path_display,
             "is_downloadable": True,
-            "content_hash": content_hash(entry.data),
+            "content_hash": entry.content_hash,
         }
 
     def _folder_metadata(self, display: str) -> dict[str, Any]:
@@ -470,6 +473,7 @@ class FakeDropbox:
             server_modified=now,
             client_modified=client_modified or now,
             id=existing.id if existing else "id:" + secrets.token_urlsafe(16),
+            content_hash=content_hash(data),
         )
         self._files[key] = entry
         return self._file_metadata(entry)
@@ -878,6 +882,7 @@ class _Server(http.server.ThreadingHTTPServer):
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self._handlers_lock:
             self._handlers.add(request)
+            self.fake.connections_opened += 1
         try:
             super().process_request_thread(request, client_address)
         finally:
