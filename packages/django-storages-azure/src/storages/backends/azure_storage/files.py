@@ -55,7 +55,7 @@ class AzureStorageFile(StreamingFile):
     storage: AzureStorage
 
     #: Bytes per staged block (Azure accepts up to 4000 MiB per block and 50,000 blocks).
-    part_size: int = 4 * MiB
+    part_size: int = 8 * MiB
     #: Bytes per ranged GET when reading.
     read_range_size: int = 4 * MiB
 

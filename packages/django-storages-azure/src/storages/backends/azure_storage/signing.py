@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hmac
 from collections.abc import Mapping
 from urllib.parse import quote
@@ -39,6 +40,7 @@ _OVERRIDE_QUERY = {
 _PERMISSION_ORDER = "racwdxytmeilop"
 
 
+@functools.lru_cache(maxsize=64)
 def sas_permission(mode: str) -> str:
     """The ``sp`` value for ``mode``: ``r`` read, ``w`` write, ``c`` create, ... in Azure's order."""
     unknown = set(mode) - set(_PERMISSION_ORDER)
@@ -66,20 +68,29 @@ class BlobSasSigner:
             # Never show the key itself.
             raise ValueError("The Azure account key is not valid base64; check AZURE_ACCOUNT_KEY.") from exc
         self._resource_prefix = f"/blob/{account_name}/"
+        # url() signs many tokens within one second: the expiry text is formatted once.
+        self._last_expiry: tuple[int, str] = (-1, "")
 
     def token(
         self,
         container: str,
         blob_name: str,
-        expiry: datetime.datetime,
+        expiry: datetime.datetime | int,
         permission: str = "r",
         parameters: Mapping[str, str] | None = None,
         start: datetime.datetime | None = None,
         protocol: str | None = None,
         ip: str | None = None,
     ) -> str:
-        """The query string (without ``?``) granting ``permission`` on one blob until ``expiry``."""
-        se = _format_time(expiry)
+        """The query string (without ``?``) granting ``permission`` on one blob until ``expiry``
+        (a datetime, or POSIX seconds)."""
+        if isinstance(expiry, int):
+            cached_at, se = self._last_expiry
+            if cached_at != expiry:
+                se = _format_time(datetime.datetime.fromtimestamp(expiry, datetime.UTC))
+                self._last_expiry = (expiry, se)
+        else:
+            se = _format_time(expiry)
         st = _format_time(start) if start is not None else ""
         se_query = se.replace(":", "%3A")
         overrides = ["", "", "", "", ""]

@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import mimetypes
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, ClassVar
@@ -516,12 +517,13 @@ class AzureStorage(BaseStorage):
         if not expire:
             return url
         permission = sas_permission(mode)
-        expiry = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=int(expire))
         if self.account_key:
             if self._signer is None:
                 self._signer = BlobSasSigner(str(self.account_name), self.account_key)
-            token = self._signer.token(self.azure_container, key, expiry, permission, parameters)
+            expires_at = int(time.time()) + int(expire)
+            token = self._signer.token(self.azure_container, key, expires_at, permission, parameters)
         elif self.token_credential is not None:
+            expiry = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=int(expire))
             token = generate_blob_sas(
                 str(self.account_name),
                 self.azure_container,
