@@ -73,8 +73,10 @@ def storage_factory(server: FTPServer, scheme: str = "") -> Iterator[StorageFact
         storage.close()
 
 
-#: ``with storages_on(server) as make:`` for tests that pick their server at run time.
-storages_on = contextlib.contextmanager(storage_factory)
+@pytest.fixture
+def storages_on() -> Callable[..., contextlib.AbstractContextManager[StorageFactory]]:
+    """``with storages_on(server) as make:`` for tests that pick their server at run time."""
+    return contextlib.contextmanager(storage_factory)
 
 
 @pytest.fixture

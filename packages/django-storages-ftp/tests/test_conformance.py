@@ -54,9 +54,7 @@ class TestFTPListOnlyConformance(_FTPKit):
     """A server without MLSD/MLST: listings parsed from LIST, metadata from SIZE and MDTM."""
 
     @pytest.fixture
-    def storage(self, ftpd_list_only: Any) -> Any:
-        from .conftest import storages_on
-
+    def storage(self, ftpd_list_only: Any, storages_on: Any) -> Any:
         with storages_on(ftpd_list_only) as make:
             storage = make()
             storage._test_root = make.root  # type: ignore[attr-defined]

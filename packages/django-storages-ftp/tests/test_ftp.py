@@ -23,9 +23,10 @@ from django.test import override_settings
 from shared.testservers.ftp import FTPServer, ftp_server
 from storages.backends.ftp import FTPStorage, FTPStorageException
 
-from .conftest import StorageFactory, storages_on
-
 MiB = 1024 * 1024
+
+#: The ``make_storage`` fixtures: build a storage in a fresh folder (``.root``, ``.server``).
+StorageFactory = Any
 
 
 def warm(storage: FTPStorage) -> None:
@@ -77,7 +78,7 @@ def test_request_counts_with_mlst(make_storage: StorageFactory) -> None:
     assert counted(server, lambda: storage.delete("a/f.txt")) == (None, ["DELE a/f.txt"])
 
 
-def test_request_counts_without_mlst(ftpd_list_only: FTPServer) -> None:
+def test_request_counts_without_mlst(ftpd_list_only: FTPServer, storages_on: Any) -> None:
     with storages_on(ftpd_list_only) as make_storage:
         storage = make_storage()
         storage.save("f.txt", ContentFile(b"hello"))
@@ -101,7 +102,7 @@ NAMES = ["with space.txt", "  two  spaces  .txt", "ünïcödé-名前.txt", "sem
 
 @pytest.mark.parametrize("variant", ["mlsd", "unix-list", "windows-list"])
 def test_names_with_spaces_and_unicode_survive_listings(
-    variant: str, ftpd: FTPServer, ftpd_list_only: FTPServer, ftpd_windows: FTPServer
+    variant: str, ftpd: FTPServer, ftpd_list_only: FTPServer, ftpd_windows: FTPServer, storages_on: Any
 ) -> None:
     server = {"mlsd": ftpd, "unix-list": ftpd_list_only, "windows-list": ftpd_windows}[variant]
     with storages_on(server) as make_storage:
@@ -121,7 +122,9 @@ def test_names_with_spaces_and_unicode_survive_listings(
         assert abs(modified - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(minutes=5)
 
 
-def test_overwrite_on_a_server_that_refuses_to_rename_over_a_file(ftpd_windows: FTPServer) -> None:
+def test_overwrite_on_a_server_that_refuses_to_rename_over_a_file(
+    ftpd_windows: FTPServer, storages_on: Any
+) -> None:
     with storages_on(ftpd_windows) as make:
         storage = make(allow_overwrite=True)
         storage.save("o.txt", ContentFile(b"first"))
@@ -193,7 +196,7 @@ def test_ftps_protects_control_and_data(make_tls_storage: StorageFactory) -> Non
     assert "PROT P" in commands
 
 
-def test_ftps_in_active_mode(ftpd_tls: FTPServer) -> None:
+def test_ftps_in_active_mode(ftpd_tls: FTPServer, storages_on: Any) -> None:
     with storages_on(ftpd_tls, "aftps") as make:
         storage = make()
         storage.save("a.txt", ContentFile(b"active TLS"))
@@ -375,7 +378,7 @@ def own_server() -> Iterator[FTPServer]:
         yield server
 
 
-def test_same_instance_works_after_a_server_restart(own_server: FTPServer) -> None:
+def test_same_instance_works_after_a_server_restart(own_server: FTPServer, storages_on: Any) -> None:
     with storages_on(own_server) as make:
         storage = make()
         storage.save("r.txt", ContentFile(b"before"))
@@ -386,7 +389,9 @@ def test_same_instance_works_after_a_server_restart(own_server: FTPServer) -> No
         assert storage.exists("r2.txt")
 
 
-def test_a_frozen_server_makes_a_read_raise_within_the_timeout(own_server: FTPServer) -> None:
+def test_a_frozen_server_makes_a_read_raise_within_the_timeout(
+    own_server: FTPServer, storages_on: Any
+) -> None:
     with storages_on(own_server) as make:
         timeout = 1.0
         storage = make(timeout=timeout)
@@ -406,7 +411,9 @@ def test_a_frozen_server_makes_a_read_raise_within_the_timeout(own_server: FTPSe
         assert len(read(storage, "big.bin")) == 32 * MiB
 
 
-def test_a_server_frozen_mid_upload_makes_it_raise_and_is_cleaned_up_when_back(own_server: FTPServer) -> None:
+def test_a_server_frozen_mid_upload_makes_it_raise_and_is_cleaned_up_when_back(
+    own_server: FTPServer, storages_on: Any
+) -> None:
     with storages_on(own_server) as make:
         timeout = 1.0
         storage = make(timeout=timeout, allow_overwrite=True)
@@ -431,7 +438,9 @@ def test_a_server_frozen_mid_upload_makes_it_raise_and_is_cleaned_up_when_back(o
         assert storage.listdir("") == ([], ["keep.txt"])
 
 
-def test_link_cut_mid_upload_leaves_nothing_and_cleans_up_when_back(own_server: FTPServer) -> None:
+def test_link_cut_mid_upload_leaves_nothing_and_cleans_up_when_back(
+    own_server: FTPServer, storages_on: Any
+) -> None:
     with storages_on(own_server) as make:
         storage = make(timeout=5, allow_overwrite=True)
         storage.save("keep.bin", ContentFile(b"previous"))
