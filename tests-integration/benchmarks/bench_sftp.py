@@ -1,10 +1,12 @@
 """SFTP benchmark: a 256 MB round trip through django-storages-sftp and the original 1.14.6.
 
 Run it with ``hatch run bench:sftp`` (or ``python tests-integration/benchmarks/bench_sftp.py``).
-It starts OpenSSH's sshd on 127.0.0.1, then for each implementation uploads and downloads the
-same amount of data, each direction in a fresh Python process, and prints throughput and peak
-RSS above that process's baseline (after Django setup and the first connection). It prints and
-never asserts.
+It starts OpenSSH's sshd on 127.0.0.1 (with OpenSSH's default connection limits), then for each
+implementation uploads and downloads the same amount of data, each direction in a fresh Python
+process, and prints throughput and peak RSS above that process's baseline (after Django setup
+and the first connection). It also counts the bytes that ``open(name).read(1024)`` then
+``close()`` makes the server send, through ``shared/testservers/proxy.py`` (a thumbnailer or a
+type sniffer does that over thousands of files). It prints and never asserts.
 
 The original ``django-storages==1.14.6`` and ``paramiko`` are installed from PyPI into their own
 virtualenv under ``.bench/`` (both distributions fill the ``storages`` namespace, so the original
@@ -76,6 +78,13 @@ if config["direction"] == "upload":
     else:
         storage._save("bench.bin", File(Source(), name="bench.bin"))
     moved = storage.size("bench.bin")
+elif config["direction"] == "small-read":
+    f = storage.open("bench.bin", "rb")
+    moved = len(f.read(1024))
+    f.close()
+    time.sleep(0.5)  # answers still in flight reach the proxy
+elif config["direction"] == "connect":
+    moved = 0
 else:
     moved = 0
     f = storage.open("bench.bin", "rb")
@@ -125,6 +134,7 @@ def main() -> None:
     parser.add_argument("--skip-original", action="store_true", help="do not measure django-storages 1.14.6")
     args = parser.parse_args()
 
+    from shared.testservers.proxy import cuttable_proxy
     from shared.testservers.sshd import sshd_server
 
     implementations = [("django-storages-sftp (this repo)", sys.executable, True)]
@@ -132,7 +142,11 @@ def main() -> None:
         implementations.append(("django-storages 1.14.6 (original)", original_python(), False))
 
     rows = []
-    with sshd_server() as server:
+    small_reads: list[tuple[str, int | str]] = []
+    with sshd_server() as server, cuttable_proxy(server.port) as proxy:
+        # The original reads known_hosts only: list the server under the proxy's port too.
+        proxied_known_hosts = Path(server.folder) / "known_hosts_proxy"
+        proxied_known_hosts.write_text(f"[{server.host}]:{proxy.port} {server.host_key_line}\n")
         for label, python, streaming_open in implementations:
             root = Path(server.root) / label.split()[0]
             root.mkdir(exist_ok=True)
@@ -148,6 +162,22 @@ def main() -> None:
                 }
                 print(f"{label}: {direction} of {args.size} MiB ...", flush=True)
                 rows.append((label, direction, run_worker(python, config)))
+            # Bytes received for read(1024): a run that reads, less one that only connects.
+            received = []
+            for direction in ("connect", "small-read"):
+                config = {
+                    "host": server.host,
+                    "params": server.params(port=proxy.port),
+                    "known_hosts": str(proxied_known_hosts),
+                    "root": str(root),
+                    "size": 0,
+                    "direction": direction,
+                    "streaming_open": streaming_open,
+                }
+                before = proxy.bytes_to_client
+                result = run_worker(python, config)
+                received.append(proxy.bytes_to_client - before if "error" not in result else -1)
+            small_reads.append((label, received[1] - received[0] if min(received) >= 0 else "error"))
 
     print()
     print(f"{'implementation':36} {'direction':9} {'MB/s':>8} {'peak RSS above baseline':>24}")
@@ -158,6 +188,11 @@ def main() -> None:
         rate = result["bytes"] / result["seconds"] / 1e6
         rss = result["rss_above_baseline_kib"] / 1024
         print(f"{label:36} {direction:9} {rate:8.1f} {rss:21.1f} MiB")
+    print()
+    print(f"{'implementation':36} {'bytes received for open().read(1024) then close()':>50}")
+    for label, received in small_reads:
+        shown = f"{received / 1024:.0f} KiB" if isinstance(received, int) else received
+        print(f"{label:36} {shown:>50}")
 
 
 if __name__ == "__main__":
