@@ -7,6 +7,7 @@ import hashlib
 import mimetypes
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
@@ -238,7 +239,10 @@ S3_OPTIONS = OptionSet(
 # -- one client per configuration -----------------------------------------------------------
 
 _clients_lock = threading.Lock()
-_clients: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+#: Shared clients, least recently used first. Bounded: a process that builds storages with
+#: ever new configurations (a Config per request) keeps at most this many clients alive.
+_clients: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+MAX_SHARED_CLIENTS = 16
 
 
 #: Parts of a multipart upload sent at once when no transfer_config says otherwise: enough
@@ -248,6 +252,33 @@ DEFAULT_UPLOAD_CONCURRENCY = 4
 
 def _digest(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable, order-independent stand-in for a configuration value."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_freeze(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(_freeze(v)) for v in value)))
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", type(value).__qualname__, repr(value))
+    return value
+
+
+def config_key(config: Any) -> Any:
+    """What identifies a botocore ``Config``: the options it was given, not its ``id()``.
+
+    Two ``Config(retries={"max_attempts": 3})`` built apart share one client; a ``Config`` built
+    per storage instance no longer adds a client (and its connection pool) each time.
+    """
+    options = getattr(config, "_user_provided_options", None)
+    if not isinstance(options, dict):
+        return ("object", id(config))
+    return ("config", _freeze(options))
 
 
 def clear_clients() -> None:
@@ -394,9 +425,9 @@ class S3Storage(BaseStorage):
 
     def _client_key(self) -> tuple[Any, ...]:
         config = self.client_config
-        config_key: Any = ("default", self.signature_version, self.addressing_style, repr(self.proxies))
+        identity: Any = ("default", self.signature_version, self.addressing_style, repr(self.proxies))
         if config is not None:
-            config_key = ("given", id(config))
+            identity = ("given", config_key(config))
         return (
             self.session_profile,
             self.access_key,
@@ -406,7 +437,7 @@ class S3Storage(BaseStorage):
             self.endpoint_url,
             self.use_ssl,
             repr(self.verify),
-            config_key,
+            identity,
         )
 
     def _build_config(self) -> Any:
@@ -439,7 +470,9 @@ class S3Storage(BaseStorage):
                 key = self._client_key()
                 with _clients_lock:
                     entry = _clients.get(key)
-                    if entry is None:
+                    if entry is not None:
+                        _clients.move_to_end(key)
+                    else:
                         config = self._build_config()
                         session = self._create_session()
                         client = session.client(
@@ -450,9 +483,11 @@ class S3Storage(BaseStorage):
                             config=config,
                             verify=self.verify,
                         )
-                        # The config is kept alive with the client so that its id() stays unique.
-                        entry = (session, client, config)
+                        entry = (session, client)
                         _clients[key] = entry
+                        while len(_clients) > MAX_SHARED_CLIENTS:
+                            # Storages that hold an evicted client keep using it.
+                            _clients.popitem(last=False)
                 self._session, self._client = entry[0], entry[1]
         return self._session, self._client
 
