@@ -123,8 +123,11 @@ def test_cut_upload_leaves_nothing_once_the_server_is_back(
 # -- 2. bounded connections, fit for a real sshd ------------------------------------------------
 
 
-def test_24_concurrent_saves_against_default_sshd_limits(make_storage: Any, sshd: SSHServer) -> None:
-    storage = make_storage()
+def test_24_concurrent_saves_against_default_sshd_limits(
+    through_proxy: Any, proxy: CuttableProxy, sshd: SSHServer
+) -> None:
+    # The proxy counts the TCP connections; the sshd behind it has MaxStartups 10:30:100.
+    storage = through_proxy(timeout=30.0)
     errors: list[BaseException] = []
     barrier = threading.Barrier(24)
 
@@ -142,7 +145,26 @@ def test_24_concurrent_saves_against_default_sshd_limits(make_storage: Any, sshd
         thread.join(timeout=60)
     assert errors == []
     assert len(storage.listdir("c")[1]) == 24
-    assert storage._ssh_connection_count() <= storage.max_connections
+    assert proxy.connections_accepted <= storage.max_connections == 2
+    assert "MaxStartups" not in sshd.log
+
+
+def test_an_unclosed_write_gives_its_channel_back(make_storage: Any, root: str) -> None:
+    import gc
+
+    storage = make_storage(max_connections=1)
+    for index in range(storage.channels_per_connection + 2):
+        f = storage.open(f"forgotten-{index}.bin", "wb")
+        f.write(os.urandom(2 * MiB))
+        del f
+        with pytest.warns(ResourceWarning):
+            gc.collect()
+    deadline = time.monotonic() + 5
+    while len(storage._pool) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert storage.exists("") is True  # a channel is free: no PoolTimeoutError
+    assert storage.listdir("") == ([], [])
+    assert _parts(root) == []
 
 
 def test_one_thread_may_hold_more_files_than_the_pool_allows(make_storage: Any, root: str) -> None:
@@ -219,6 +241,15 @@ def test_keepalives_notice_a_silently_dropped_idle_connection(
     started = time.monotonic()
     assert storage.exists("") is True
     assert time.monotonic() - started < 1.0, "the dead connection is known before it is used"
+
+
+def test_a_quiet_healthy_connection_is_kept(make_storage: Any) -> None:
+    storage = make_storage(timeout=1.0, keepalive_interval=0.3)
+    storage.exists("")
+    (first,) = storage._connections._open
+    time.sleep(0.3 + 1.0 + 1.0)
+    storage.exists("")
+    assert storage._connections._open == [first], "keepalives are answered: the server is there"
 
 
 def test_an_idempotent_operation_is_retried_once_on_a_fresh_connection(

@@ -17,10 +17,12 @@ import struct
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import paramiko
+from paramiko.common import cMSG_GLOBAL_REQUEST
 from paramiko.message import Message
 from paramiko.sftp import CMD_HANDLE, CMD_INIT, CMD_OPEN, CMD_VERSION, SFTPError
 
@@ -234,8 +236,7 @@ class SSHConnection:
         self.channels = 0
         self.dropped = False
         if keepalive:
-            # Sent when nothing was sent for that long; the server's answer shows it is there.
-            transport.set_keepalive(keepalive)
+            transport.packetizer.set_keepalive(keepalive, _keepalive_sender(transport))
 
     def is_active(self) -> bool:
         if self.dropped or not self.transport.is_active() or self.sock.stuck:
@@ -281,6 +282,26 @@ class SSHConnection:
         self.dropped = True
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _keepalive_sender(transport: paramiko.Transport) -> Callable[[], None]:
+    """What the transport's thread calls after ``keepalive_interval`` seconds without sending.
+
+    paramiko's own ``set_keepalive()`` asks for no answer, so a dead link looks the same as a
+    quiet one. This asks for one, as OpenSSH's ``ServerAliveInterval`` does: the server's
+    answer ("request failed") is what ``WatchedSocket.last_received`` sees.
+    """
+    proxy = weakref.proxy(transport)  # the transport holds this callback: no cycle
+
+    def send() -> None:
+        message = Message()
+        message.add_byte(cMSG_GLOBAL_REQUEST)
+        message.add_string("keepalive@openssh.com")
+        message.add_boolean(True)
+        with contextlib.suppress(Exception):  # a dead link is noticed by its silence
+            proxy._send_user_message(message)
+
+    return send
 
 
 class SSHConnections:

@@ -147,6 +147,25 @@ class SFTPStorageFile(StreamingFile):
         self._upload = None
         storage._give_back(connection)
 
+    def __del__(self) -> None:
+        # An unclosed write still holds a channel of the bounded pool: free it, on a helper
+        # thread (no I/O in a finalizer, see core's _RangeReader.close). Nothing is published.
+        upload = getattr(self, "_upload", None)
+        if upload is not None:
+            self._upload = None
+            connection = upload[0]
+            connection.broken = True
+            storage = self.storage
+            storage._leftovers.add(upload[2])
+            with contextlib.suppress(Exception):  # RuntimeError at interpreter shutdown
+                threading.Thread(
+                    target=storage._give_back,
+                    args=(connection,),
+                    name="storages-sftp-unclosed-file",
+                    daemon=True,
+                ).start()
+        super().__del__()
+
     def _abort(self) -> None:
         upload, self._upload = self._upload, None
         if upload is None:
@@ -156,8 +175,8 @@ class SFTPStorageFile(StreamingFile):
         if connection.is_active():
             # Aborted by the caller (an exception in a with block): the connection works.
             try:
+                handle.close()
                 with contextlib.suppress(FileNotFoundError):
-                    handle.close()
                     connection.sftp.remove(temp)
             except Exception as exc:  # noqa: BLE001 - cleaned up later instead
                 connection.fail(exc)
