@@ -330,6 +330,12 @@ class FakeDropbox:
     def drop_connections(self) -> None:
         """Reset every open connection, as a network that forgets idle connections does."""
 
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop serving (connections reset, the port closed) and serve again on the same port.
+
+        The files and tokens are kept, as a restarted Dropbox front end keeps them.
+        """
+
     def take_fault(self, route: str) -> Fault | None:
         with self.lock:
             for fault in self._faults:
@@ -905,18 +911,35 @@ def dropbox_fake(listener: socket.socket | None = None, page_size: int = 100) ->
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_path, key_path)
         fake = FakeDropbox(listener.getsockname()[1], cert_path, page_size=page_size)
-        server = _Server(listener, context, fake)
-        fake.drop_connections = server.drop_connections  # type: ignore[method-assign]
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        thread.start()
+        running: list[tuple[_Server, threading.Thread]] = []
+
+        def start(sock: socket.socket) -> None:
+            server = _Server(sock, context, fake)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+            thread.start()
+            running.append((server, thread))
+            fake.drop_connections = server.drop_connections  # type: ignore[method-assign]
+
+        def stop() -> None:
+            while running:
+                server, thread = running.pop()
+                server.shutdown()
+                server.drop_connections()
+                server.server_close()
+                thread.join(timeout=10)
+
+        def restart(down_for: float = 0.0) -> None:
+            stop()  # every connection is reset and the port refuses connections
+            time.sleep(down_for)
+            start(socket.create_server(("127.0.0.1", fake.port), backlog=128))
+
+        fake.restart = restart  # type: ignore[method-assign]
+        start(listener)
         try:
             yield fake
         finally:
             fake.stopping.set()
-            server.shutdown()
-            server.drop_connections()
-            server.server_close()
-            thread.join(timeout=10)
+            stop()
 
 
 def _main() -> None:

@@ -566,3 +566,39 @@ def test_16_threads_for_10_seconds_of_mixed_use(make_storage: Make, fake: FakeDr
     assert operations[0] > 16
     # Kept alive and bounded: 16 threads never open more than the pool's 16 connections.
     assert fake.connections_opened <= 16, "the storage opened more connections than its pool allows"
+
+
+def test_the_same_instance_works_after_the_server_restarts(storage: Any, fake: FakeDropbox) -> None:
+    storage.save("restart.txt", ContentFile(b"before"))
+    fake.restart(down_for=0.2)
+    assert storage.exists("restart.txt")
+    assert read(storage, "restart.txt") == b"before"
+    storage.save("restart-2.txt", ContentFile(b"after"))
+    assert read(storage, "restart-2.txt") == b"after"
+
+
+def test_a_server_that_is_down_gives_a_clear_error_then_the_instance_recovers(
+    make_storage: Make, fake: FakeDropbox
+) -> None:
+    import socket
+    import threading
+
+    storage = make_storage(timeout=1)
+    storage.save("down.txt", ContentFile(b"kept"))
+    restarting = threading.Thread(target=fake.restart, kwargs={"down_for": 1.5})
+    restarting.start()
+    try:
+        for _ in range(100):  # until the port refuses connections
+            try:
+                socket.create_connection(("127.0.0.1", fake.port), timeout=0.2).close()
+            except OSError:
+                break
+            time.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(ConnectionError, match="Could not reach Dropbox") as caught:
+            storage.exists("down.txt")
+        assert time.monotonic() - started < 1 + 2
+        assert fake.access_token not in str(caught.value)
+    finally:
+        restarting.join()
+    assert read(storage, "down.txt") == b"kept"
