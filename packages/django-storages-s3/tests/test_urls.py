@@ -569,3 +569,160 @@ def test_cloudfront_without_querystring_auth_is_plain(rsa_key: rsa.RSAPrivateKey
         custom_domain="d.example", cloudfront_key_id="K", cloudfront_key=pem(rsa_key), querystring_auth=False
     )
     assert storage.url("x") == "https://d.example/x"
+
+
+# -- the decision: local where proven equal to botocore, else botocore builds the URL ------------
+
+DEFAULT_HOST = {"addressing_style": "virtual"}
+
+URL_TABLE = [
+    # id, storage options, environment, who builds the URL
+    ("us-east-1", {}, {}, "local"),
+    ("no-region", {"region_name": None}, {}, "local"),
+    ("eu-west-1", {"region_name": "eu-west-1"}, {}, "local"),
+    ("eu-west-1-path", {"region_name": "eu-west-1", "addressing_style": "path"}, {}, "local"),
+    ("ap-southeast-2-virtual", {"region_name": "ap-southeast-2", "addressing_style": "virtual"}, {}, "local"),
+    ("eu-west-1-http", {"region_name": "eu-west-1", "use_ssl": False}, {}, "local"),
+    ("dotted-bucket-eu-west-1", {"region_name": "eu-west-1", "bucket_name": "my.dotted.bucket"}, {}, "local"),
+    ("cn-north-1", {"region_name": "cn-north-1"}, {}, "botocore"),
+    ("cn-northwest-1-path", {"region_name": "cn-northwest-1", "addressing_style": "path"}, {}, "botocore"),
+    ("us-gov-west-1", {"region_name": "us-gov-west-1"}, {}, "botocore"),
+    (
+        "accelerate",
+        {"client_config": Config(signature_version="s3v4", s3={"use_accelerate_endpoint": True})},
+        {},
+        "botocore",
+    ),
+    (
+        "dual-stack",
+        {"region_name": "eu-west-1", "client_config": Config(signature_version="s3v4", use_dualstack_endpoint=True)},
+        {},
+        "botocore",
+    ),
+    (
+        "dual-stack-s3-option",
+        {"client_config": Config(signature_version="s3v4", s3={"use_dualstack_endpoint": True})},
+        {},
+        "botocore",
+    ),
+    ("dual-stack-env", {"region_name": "eu-west-1"}, {"AWS_USE_DUALSTACK_ENDPOINT": "true"}, "botocore"),
+    ("fips-env", {}, {"AWS_USE_FIPS_ENDPOINT": "true"}, "botocore"),
+    (
+        "neutral-client-config",
+        {"region_name": "eu-west-1", "client_config": Config(retries={"max_attempts": 2}, connect_timeout=3)},
+        {},
+        "local",
+    ),
+    ("endpoint", {"endpoint_url": "https://minio.example.com"}, {}, "local"),
+    ("endpoint-port", {"endpoint_url": "https://minio.example.com:9000"}, {}, "local"),
+    ("endpoint-default-https-port", {"endpoint_url": "https://minio.example.com:443"}, {}, "local"),
+    ("endpoint-default-http-port", {"endpoint_url": "http://minio.example.com:80"}, {}, "local"),
+    (
+        "endpoint-port-virtual",
+        {"endpoint_url": "https://minio.example.com:9000", "addressing_style": "virtual"},
+        {},
+        "local",
+    ),
+    (
+        "endpoint-default-port-virtual",
+        {"endpoint_url": "https://minio.example.com:443", "addressing_style": "virtual"},
+        {},
+        "local",
+    ),
+    ("env-endpoint-s3", {}, {"AWS_ENDPOINT_URL_S3": "https://minio.example.com:9000"}, "botocore"),
+    ("env-endpoint", {"region_name": "eu-west-1"}, {"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}, "botocore"),
+    (
+        "env-endpoint-default-port",
+        {},
+        {"AWS_ENDPOINT_URL_S3": "https://minio.example.com:443"},
+        "botocore",
+    ),
+    (
+        "explicit-endpoint-wins-over-env",
+        {"endpoint_url": "https://minio.example.com:9000"},
+        {"AWS_ENDPOINT_URL_S3": "https://other.example.com"},
+        "local",
+    ),
+    (
+        "env-endpoint-ignored",
+        {},
+        {"AWS_ENDPOINT_URL_S3": "https://minio.example.com", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+        "local",
+    ),
+    ("region-from-env", {"region_name": None}, {"AWS_DEFAULT_REGION": "eu-central-1"}, "botocore"),
+    ("access-point-arn", {"bucket_name": "arn:aws:s3:us-east-1:123456789012:accesspoint/media"}, {}, "botocore"),
+]
+
+
+def table_reference_url(
+    options: dict[str, Any], local: bool, signed: bool, key: str, http_method: str | None
+) -> str:
+    """botocore's URL for a client built exactly as the storage builds its own.
+
+    Rows the storage builds locally apply the one documented difference (virtual-host URLs on
+    the regional host when ``addressing_style`` is unset on AWS).
+    """
+    config = options.get("client_config")
+    if config is None:
+        style = options.get("addressing_style")
+        if local and style is None and options.get("endpoint_url") is None:
+            style = "virtual"
+        config = Config(signature_version="s3v4", s3={"addressing_style": style})
+    elif local and not (config.s3 or {}).get("addressing_style") and options.get("endpoint_url") is None:
+        config = config.merge(Config(s3={"addressing_style": "virtual"}))
+    if local and config.signature_version is None:
+        # Documented: unset means SigV4 (botocore alone presigns some of these with SigV2).
+        config = config.merge(Config(signature_version="s3v4"))
+    if not signed:
+        config = config.merge(Config(signature_version=UNSIGNED))
+    client = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY).client(
+        "s3",
+        region_name=options.get("region_name", "us-east-1"),
+        endpoint_url=options.get("endpoint_url"),
+        use_ssl=options.get("use_ssl", True),
+        config=config,
+    )
+    return str(
+        client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": options.get("bucket_name", BUCKET), "Key": key},
+            ExpiresIn=3600,
+            HttpMethod=http_method,
+        )
+    )
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+@pytest.mark.parametrize(
+    ("options", "environment", "builder"), [pytest.param(*row[1:], id=row[0]) for row in URL_TABLE]
+)
+def test_url_table_equals_botocore(
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, Any],
+    environment: dict[str, str],
+    builder: str,
+    signed: bool,
+) -> None:
+    from storages.backends.s3.storage import clear_clients
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    clear_clients()  # clients are built once per configuration: not across environments
+    storage = make(querystring_auth=signed, **options)
+    assert storage._botocore_url_reason() is None if builder == "local" else storage._botocore_url_reason()
+    for method in ("GET", "PUT", "HEAD") if signed else (None,):
+        url = storage.url("a b/ü+c.txt", http_method=method)
+        expected = table_reference_url(options, builder == "local", signed, "a b/ü+c.txt", method)
+        assert url_parts(url) == url_parts(expected), method
+    clear_clients()
+
+
+def test_custom_domain_is_quoted_like_the_original() -> None:
+    # filepath_to_uri, as django-storages 1.14 did: CDN cache keys stay the same on upgrade.
+    from django.utils.encoding import filepath_to_uri
+
+    storage = make(custom_domain="cdn.example.com")
+    for name in ("a b.txt", "it's (1)!*~.txt", "ü/日本.txt", "a+b&c=d.txt"):
+        assert storage.url(name) == f"https://cdn.example.com/{filepath_to_uri(name)}"
+    assert storage.url("it's (1)!.txt") == "https://cdn.example.com/it's%20(1)!.txt"

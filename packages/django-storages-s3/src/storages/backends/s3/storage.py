@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import mimetypes
+import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -13,6 +14,7 @@ from typing import IO, Any, ClassVar
 
 from django.core.files.base import File
 from django.utils.deconstruct import deconstructible
+from django.utils.encoding import filepath_to_uri
 from django.utils.http import urlencode
 
 from storages.backends.s3.cloudfront import get_cloudfront_signer
@@ -23,11 +25,13 @@ from storages.compress import GzipCompressionWrapper, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
 from storages.files import copy_stream
 from storages.options import Option, OptionSet
-from storages.utils import check_location, normalize_name, read_from_start, setting_time, url_quote
+from storages.utils import check_location, normalize_name, read_from_start, setting_time
 
 try:
     import boto3
+    from botocore import UNSIGNED
     from botocore.config import Config
+    from botocore.configprovider import ConfiguredEndpointProvider
     from botocore.exceptions import ClientError, NoCredentialsError
 except ImportError as exc:  # pragma: no cover - boto3 is a dependency of the distribution
     raise MissingDependencyError("boto3 (the AWS SDK for Python)", "django-storages-s3") from exc
@@ -236,6 +240,34 @@ S3_OPTIONS = OptionSet(
     ),
 )
 
+# Names that belong to the aws partition (hosts under amazonaws.com); us-gov, cn, iso, fips
+# and other partitions are left to botocore's endpoint rules.
+_AWS_REGION = re.compile(r"^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
+# botocore Config options that change neither the host nor the signature of a presigned URL.
+_URL_NEUTRAL_CONFIG = frozenset(
+    {
+        "connect_timeout",
+        "read_timeout",
+        "retries",
+        "max_pool_connections",
+        "proxies",
+        "proxies_config",
+        "tcp_keepalive",
+        "user_agent",
+        "user_agent_extra",
+        "user_agent_appid",
+        "parameter_validation",
+        "client_cert",
+        "request_min_compression_size_bytes",
+        "disable_request_compression",
+        "request_checksum_calculation",
+        "response_checksum_validation",
+        "signature_version",
+        "s3",
+    }
+)
+_URL_NEUTRAL_S3 = frozenset({"addressing_style", "payload_signing_enabled"})
+
 # -- one client per configuration -----------------------------------------------------------
 
 _clients_lock = threading.Lock()
@@ -306,6 +338,7 @@ class S3Storage(BaseStorage):
         "_client_lock",
         "_presigner",
         "_endpoint",
+        "_url_reason",
         "_local",
     )
     distribution = "django-storages-s3"
@@ -419,6 +452,7 @@ class S3Storage(BaseStorage):
         self._client_lock = threading.Lock()
         self._presigner: SigV4Presigner | None = None
         self._endpoint: BucketEndpoint | None = None
+        self._url_reason: Any = _omitted
         self._local = threading.local()
 
     # -- the client -----------------------------------------------------------------------
@@ -446,7 +480,9 @@ class S3Storage(BaseStorage):
         s3_options: Any = {"addressing_style": self.addressing_style}
         return Config(
             s3=s3_options,
-            signature_version=self.signature_version,
+            # Unset means SigV4, also for presigned URLs that botocore builds (its own default
+            # presigns custom endpoints with the deprecated SigV2).
+            signature_version=self.signature_version or "s3v4",
             proxies=self.proxies,
             # Threads share the client: a pool of 10 (botocore's default) drops connections
             # as soon as more threads than that work at once.
@@ -467,29 +503,35 @@ class S3Storage(BaseStorage):
             return self._session, self._client
         with self._client_lock:
             if self._client is None:
-                key = self._client_key()
-                with _clients_lock:
-                    entry = _clients.get(key)
-                    if entry is not None:
-                        _clients.move_to_end(key)
-                    else:
-                        config = self._build_config()
-                        session = self._create_session()
-                        client = session.client(
-                            "s3",
-                            region_name=self.region_name,
-                            use_ssl=self.use_ssl,
-                            endpoint_url=self.endpoint_url,
-                            config=config,
-                            verify=self.verify,
-                        )
-                        entry = (session, client)
-                        _clients[key] = entry
-                        while len(_clients) > MAX_SHARED_CLIENTS:
-                            # Storages that hold an evicted client keep using it.
-                            _clients.popitem(last=False)
-                self._session, self._client = entry[0], entry[1]
+                self._session, self._client = self._shared_client(self._client_key(), self._build_config())
         return self._session, self._client
+
+    def _shared_client(self, key: tuple[Any, ...], config: Any) -> tuple[Any, Any]:
+        with _clients_lock:
+            entry = _clients.get(key)
+            if entry is not None:
+                _clients.move_to_end(key)
+                return entry
+            session = self._create_session()
+            client = session.client(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.endpoint_url,
+                config=config,
+                verify=self.verify,
+            )
+            entry = (session, client)
+            _clients[key] = entry
+            while len(_clients) > MAX_SHARED_CLIENTS:
+                # Storages that hold an evicted client keep using it.
+                _clients.popitem(last=False)
+            return entry
+
+    def _unsigned_client(self) -> Any:
+        """A shared client that signs nothing: botocore's unsigned URLs, where it builds them."""
+        config = self._build_config().merge(Config(signature_version=UNSIGNED))
+        return self._shared_client((*self._client_key(), "unsigned"), config)[1]
 
     @property
     def client(self) -> Any:
@@ -514,6 +556,23 @@ class S3Storage(BaseStorage):
                 verify=self.verify,
             )
             self._local.resource = resource
+        return resource
+
+    @property
+    def unsigned_connection(self) -> Any:
+        """A per-thread boto3 resource that signs nothing (the original's, for old code)."""
+        resource = getattr(self._local, "unsigned_resource", None)
+        if resource is None:
+            session, client = self._ensure_client()
+            resource = session.resource(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.endpoint_url,
+                config=client.meta.config.merge(Config(signature_version=UNSIGNED)),
+                verify=self.verify,
+            )
+            self._local.unsigned_resource = resource
         return resource
 
     @property
@@ -669,6 +728,49 @@ class S3Storage(BaseStorage):
             version = getattr(self.client_config, "signature_version", None)
         return version in (None, "s3v4", "v4")
 
+    def _botocore_url_reason(self) -> str | None:
+        """Why botocore must build this storage's S3 URLs; ``None`` when the local builder is
+        proven equal to it (the URL table in tests/test_urls.py). Decided once per storage."""
+        if self._url_reason is _omitted:
+            self._url_reason = self._find_botocore_url_reason()
+        return self._url_reason  # type: ignore[no-any-return]
+
+    def _find_botocore_url_reason(self) -> str | None:
+        # The local builder knows the aws partition's hosts (s3[.region].amazonaws.com),
+        # path/virtual addressing and explicit endpoints. Everything that makes botocore's
+        # endpoint rules point elsewhere is left to botocore.
+        self.check_required()
+        bucket = self.bucket_name
+        if bucket.startswith("arn:") or bucket.endswith(("--x-s3", "--op-s3")):
+            return "access point, Outposts or directory bucket"
+        if self.client_config is not None:
+            given = getattr(self.client_config, "_user_provided_options", None)
+            if not isinstance(given, dict):
+                return "client_config is not a botocore Config"
+            if set(given) - _URL_NEUTRAL_CONFIG:
+                return f"client_config sets {sorted(set(given) - _URL_NEUTRAL_CONFIG)}"
+            s3_options = {k for k, v in (given.get("s3") or {}).items() if v is not None}
+            if s3_options - _URL_NEUTRAL_S3:
+                return f"client_config's s3 sets {sorted(s3_options - _URL_NEUTRAL_S3)}"
+        session = (self._session or self._create_session())._session
+        for name in ("use_dualstack_endpoint", "use_fips_endpoint"):
+            if session.get_config_variable(name):
+                return f"{name} is set in the environment or the AWS config file"
+        if session.get_config_variable("s3"):
+            return "s3 options are set in the environment or the AWS config file"
+        if not self.endpoint_url and not session.get_config_variable("ignore_configured_endpoint_urls"):
+            configured = ConfiguredEndpointProvider(
+                full_config=session.full_config, scoped_config=session.get_scoped_config(), client_name="s3"
+            ).provide()
+            if configured:
+                return "an endpoint is configured (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the config file)"
+        region = self.region_name or session.get_config_variable("region")
+        if not self.endpoint_url and region not in (None, "", "us-east-1") and not _AWS_REGION.match(region):
+            return f"region {region!r} is not in the aws partition"
+        if not self.region_name and region not in (None, "", "us-east-1"):
+            return f"region {region!r} comes from the environment or the AWS config file"
+        return None
+
     def url(  # type: ignore[override]
         self,
         name: str,
@@ -681,7 +783,7 @@ class S3Storage(BaseStorage):
         if expire is None:
             expire = self.querystring_expire
         if self.custom_domain:
-            url = f"{self.url_protocol}//{self.custom_domain}/{url_quote(key)}"
+            url = f"{self.url_protocol}//{self.custom_domain}/{filepath_to_uri(key)}"
             if params:
                 url += "?" + urlencode(params)
             if self.querystring_auth and self.cloudfront_signer is not None:
@@ -689,11 +791,13 @@ class S3Storage(BaseStorage):
                 return str(self.cloudfront_signer.generate_presigned_url(url, date_less_than=expires_at))
             return url
         if not self.querystring_auth:
+            if self._botocore_url_reason() is not None:
+                return self._botocore_presigned_url(key, params, expire, http_method, unsigned=True)
             url = self._bucket_endpoint().object_url(key)
             if params:
                 url += "?" + urlencode({query_parameter_name(k): v for k, v in params.items()})
             return url
-        if not self._signs_locally():
+        if not self._signs_locally() or self._botocore_url_reason() is not None:
             return self._botocore_presigned_url(key, params, expire, http_method)
         credentials = self._credentials()
         return self._sigv4().presign(
@@ -726,10 +830,11 @@ class S3Storage(BaseStorage):
         return credentials.get_frozen_credentials()
 
     def _botocore_presigned_url(
-        self, key: str, params: dict[str, Any], expire: int, http_method: str | None
+        self, key: str, params: dict[str, Any], expire: int, http_method: str | None, unsigned: bool = False
     ) -> str:
+        client = self._unsigned_client() if unsigned else self.client
         return str(
-            self.client.generate_presigned_url(
+            client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket_name, "Key": key, **params},
                 ExpiresIn=expire,
