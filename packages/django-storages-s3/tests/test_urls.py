@@ -595,7 +595,10 @@ URL_TABLE = [
     ),
     (
         "dual-stack",
-        {"region_name": "eu-west-1", "client_config": Config(signature_version="s3v4", use_dualstack_endpoint=True)},
+        {
+            "region_name": "eu-west-1",
+            "client_config": Config(signature_version="s3v4", use_dualstack_endpoint=True),
+        },
         {},
         "botocore",
     ),
@@ -650,7 +653,12 @@ URL_TABLE = [
         "local",
     ),
     ("region-from-env", {"region_name": None}, {"AWS_DEFAULT_REGION": "eu-central-1"}, "botocore"),
-    ("access-point-arn", {"bucket_name": "arn:aws:s3:us-east-1:123456789012:accesspoint/media"}, {}, "botocore"),
+    (
+        "access-point-arn",
+        {"bucket_name": "arn:aws:s3:us-east-1:123456789012:accesspoint/media"},
+        {},
+        "botocore",
+    ),
 ]
 
 
