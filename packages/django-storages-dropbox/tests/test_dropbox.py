@@ -602,3 +602,27 @@ def test_a_server_that_is_down_gives_a_clear_error_then_the_instance_recovers(
     finally:
         restarting.join()
     assert read(storage, "down.txt") == b"kept"
+
+
+def test_deepcopy_fresh_and_after_use_gives_a_working_storage(storage: Any) -> None:
+    import copy
+
+    fresh = copy.deepcopy(storage)
+    storage.save("copied.txt", ContentFile(b"copied"))
+    used = copy.deepcopy(storage)
+    assert used._client is None
+    assert read(fresh, "copied.txt") == read(used, "copied.txt") == b"copied"
+
+
+def test_discovery_does_not_import_the_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from storages import registry\n"
+        "aliases = {b.alias for b in registry.backends()}\n"
+        "assert 'dropbox' in aliases, aliases\n"
+        "assert 'dropbox' not in sys.modules and 'storages.backends.dropbox' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
