@@ -36,10 +36,15 @@ import hashlib, io, json, os, sys, tempfile, threading, time, uuid
 SIDE, CONNECTION_STRING, BIG_MB, URLS, OBJECTS, LISTED = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 import django
 from django.conf import settings
-settings.configure(USE_TZ=True, SECRET_KEY="bench",
+# "storages" first: its collectstatic (ours) opens the collect scope; the original has none.
+settings.configure(USE_TZ=True, SECRET_KEY="bench", STATIC_URL="/static/",
+                   INSTALLED_APPS=["storages", "django.contrib.staticfiles"],
                    STORAGES={"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}})
 django.setup()
+from pathlib import Path
 from django.core.files.base import ContentFile, File
+from django.core.management import call_command
+from django.test import override_settings
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient
 from storages.backends.azure_storage import AzureStorage
@@ -82,6 +87,32 @@ RAW.create_container(container)
 common = dict(connection_string=CONNECTION_STRING, azure_container=container, overwrite_files=True)
 signed = AzureStorage(**common, expiration_secs=3600)
 unsigned = AzureStorage(**common)
+
+# collectstatic: ours with AzureStaticStorage, the original with AzureStorage (it has no static class).
+STATIC_BACKEND = ("storages.backends.azure_storage.AzureStaticStorage" if SIDE == "ours"
+                  else "storages.backends.azure_storage.AzureStorage")
+def collect(root, static_container):
+    storages = {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                "staticfiles": {"BACKEND": STATIC_BACKEND, "OPTIONS": {
+                    "connection_string": CONNECTION_STRING, "azure_container": static_container,
+                    "location": "static", "overwrite_files": True}}}
+    with override_settings(STORAGES=storages, STATICFILES_DIRS=[str(root)]):
+        call_command("collectstatic", interactive=False, verbosity=0)
+with tempfile.TemporaryDirectory() as folder:
+    root = Path(folder) / "static"
+    paths = []
+    for index in range(OBJECTS):
+        path = root / f"app{index % 4}" / f"file{index}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"file number {index}".encode() * 3)
+        paths.append(path)
+    past = time.time() - 3600
+    for p in paths:
+        os.utime(p, (past, past))
+    static_container = f"static-{SIDE}-{uuid.uuid4().hex[:10]}"
+    RAW.create_container(static_container)
+    measure(f"collectstatic {OBJECTS} files: first run", lambda: collect(root, static_container))
+    measure(f"collectstatic {OBJECTS} files: unchanged", lambda: collect(root, static_container))
 
 names = [f"media/photo {i}.jpg" for i in range(URLS)]
 signed.url("warm"); unsigned.url("warm")

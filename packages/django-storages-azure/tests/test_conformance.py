@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.testservers.azurite import AzuriteServer
-from storages.backends.azure_storage import AzureStorage
+from storages.backends.azure_storage import AzureStaticStorage, AzureStorage
 from storages.testing import StorageConformanceTests
 
 
@@ -82,3 +82,15 @@ class TestAzureConformanceAccountKey(AzureKit):
             location="media/uploads",
             overwrite_files=True,
         )
+
+
+class TestAzureStaticConformance(AzureKit):
+    """The static storage outside collectstatic: plain AzureStorage behaviour, overwriting."""
+
+    overwrites = True
+    listdir_entries = 10
+    public_class_path = "storages.backends.azure_storage.AzureStaticStorage"
+
+    @pytest.fixture
+    def storage(self, make_storage: Callable[..., Any]) -> Any:
+        return make_storage(AzureStaticStorage, expiration_secs=600)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
 import logging
 import uuid
@@ -75,6 +76,10 @@ class AzureStorageFile(StreamingFile):
         # writers of one name from committing each other's blocks.
         self._block_prefix = uuid.uuid4().hex[:16]
         self._blob: Any = None
+        # The MD5 of everything written, stored as Content-MD5 (for collectstatic's skip).
+        self._md5: Any = None
+        if "w" in mode and storage.store_content_md5:
+            self._md5 = hashlib.md5(usedforsecurity=False)
         #: ETag of the blob this file committed (write mode, after ``close()``).
         self.etag: str | None = None
         super().__init__(name, mode, storage, key=key)
@@ -116,7 +121,14 @@ class AzureStorageFile(StreamingFile):
     def _settings(self) -> Any:
         if self._content_settings is None:
             self._content_settings = self.storage._content_settings(self.key)
+        if self._md5 is not None and not self._content_settings.content_md5:
+            self._content_settings.content_md5 = bytearray(self._md5.digest())
         return self._content_settings
+
+    def _hand_part(self, data: bytes) -> None:
+        if self._md5 is not None:
+            self._md5.update(data)
+        super()._hand_part(data)
 
     def _next_block_id(self) -> str:
         raw = f"{self._block_prefix}{len(self._block_ids):08d}".encode()
@@ -156,6 +168,8 @@ class AzureStorageFile(StreamingFile):
         self._pending = []
 
     def _commit(self, tail: bytes) -> None:
+        if self._md5 is not None:
+            self._md5.update(tail)
         blob = self._blob_client()
         timeout = self.storage.timeout
         if not self._block_ids:

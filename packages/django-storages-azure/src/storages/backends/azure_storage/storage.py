@@ -217,6 +217,8 @@ class AzureStorage(BaseStorage):
     list_page_size: ClassVar[int] = 5000
     #: Connections kept per host (threads beyond it wait for one).
     max_pool_connections: ClassVar[int] = 32
+    #: Store the MD5 of every upload as its Content-MD5 (Azure computes it only for Put Blob).
+    store_content_md5: ClassVar[bool] = False
     #: A pooled connection idle for longer is replaced (networks drop idle connections silently).
     max_idle_seconds: ClassVar[float] = MAX_IDLE_SECONDS
 
