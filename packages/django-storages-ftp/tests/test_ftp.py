@@ -194,6 +194,28 @@ def test_ftps_protects_control_and_data(make_tls_storage: StorageFactory) -> Non
     assert "PROT P" in commands
 
 
+def test_ftps_data_connections_resume_the_tls_session(
+    make_tls_storage: StorageFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # vsftpd's default (require_ssl_reuse) refuses data connections that start a new session.
+    from storages.backends.ftp._connection import SessionReusingFTP_TLS
+
+    reused: list[bool] = []
+    original = SessionReusingFTP_TLS.ntransfercmd
+
+    def spy(self: Any, cmd: str, rest: Any = None) -> Any:
+        conn, size = original(self, cmd, rest)
+        reused.append(conn.session_reused)
+        return conn, size
+
+    monkeypatch.setattr(SessionReusingFTP_TLS, "ntransfercmd", spy)
+    storage = make_tls_storage()
+    storage.save("r.txt", ContentFile(b"resumed"))
+    assert read(storage, "r.txt") == b"resumed"
+    assert storage.listdir("") == ([], ["r.txt"])
+    assert reused == [True, True, True]
+
+
 def test_ftps_in_active_mode(ftpd_tls: FTPServer, storages_on: Any) -> None:
     with storages_on(ftpd_tls, "aftps") as make:
         storage = make()

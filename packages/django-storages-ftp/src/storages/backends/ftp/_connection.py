@@ -10,12 +10,11 @@ import ftplib
 import io
 import logging
 import select
+import socket
 import ssl
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import socket
-
     from storages.backends.ftp._storage import FTPStorage
 
 logger = logging.getLogger("storages.ftp")
@@ -32,6 +31,24 @@ class FTPStorageException(OSError):
     The original's exception type; now an :class:`OSError`, so network failures are caught by
     the same ``except`` blocks as the other providers'. Messages never hold the password.
     """
+
+
+class SessionReusingFTP_TLS(ftplib.FTP_TLS):
+    """ftplib's FTP_TLS, with data connections resuming the control connection's TLS session.
+
+    vsftpd (``require_ssl_reuse=YES``, its default), ProFTPD and FileZilla Server can refuse a
+    data connection that starts a new TLS session ("522 SSL connection failed: session reuse
+    required"), so that nobody else can connect to the data port; ftplib's own class never
+    resumes one.
+    """
+
+    def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> tuple[socket.socket, int | None]:
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)  # noqa: S321 - TLS is added below
+        if self._prot_p:  # type: ignore[attr-defined]
+            sock = self.sock
+            session = sock.session if isinstance(sock, ssl.SSLSocket) else None
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
+        return conn, size
 
 
 class Connection:

@@ -24,6 +24,7 @@ from storages.backends.ftp._connection import (
     Connection,
     Download,
     FTPStorageException,
+    SessionReusingFTP_TLS,
     close_data,
     read_all_lines,
 )
@@ -129,7 +130,8 @@ class FTPStorageFile(StreamingFile):
         storage = self.storage
         folder, base = posixpath.split(self.key)
         # Short enough for a 255-byte file name limit, recognisable by TEMP_NAME.
-        temp = posixpath.join(folder, f".{base[:80]}.{secrets.token_hex(8)}.part")
+        short = base.encode("utf-8")[:100].decode("utf-8", "ignore")
+        temp = posixpath.join(folder, f".{short}.{secrets.token_hex(8)}.part")
 
         def start(connection: Connection) -> socket.socket:
             try:
@@ -375,7 +377,7 @@ class FTPStorage(BaseStorage):
         ftp: ftplib.FTP
         # Plain FTP is what this backend is for; ftps:// locations get TLS.
         if url.secure:
-            ftp = ftplib.FTP_TLS(context=self._tls_context(), timeout=self.timeout)  # noqa: S321
+            ftp = SessionReusingFTP_TLS(context=self._tls_context(), timeout=self.timeout)
         else:
             ftp = ftplib.FTP(timeout=self.timeout)  # noqa: S321
         logger.debug("Connecting to %s.", where)
