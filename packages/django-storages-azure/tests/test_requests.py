@@ -96,3 +96,10 @@ def test_delete_is_one_request(logged_storage: Callable[..., Any]) -> None:
     storage.delete("gone.txt")
     storage.delete("gone.txt")  # missing: silent
     assert log.summary == ["DELETE", "DELETE"]
+
+
+def test_fractional_timeout_is_sent_as_whole_seconds(logged_storage: Callable[..., Any]) -> None:
+    storage, log = logged_storage(overwrite_files=True, timeout=1.5)
+    storage.save("t.txt", ContentFile(b"x"))
+    assert storage.exists("t.txt")
+    assert all("timeout=2" in r.query.split("&") for r in log.requests)

@@ -100,7 +100,7 @@ class AzureStorageFile(StreamingFile):
                 max_concurrency=1,
                 # Stored bytes as they are: a .gz a user saved comes back compressed.
                 decompress=False,
-                timeout=self.storage.timeout,
+                timeout=self.storage.server_timeout,
             )
         except ResourceNotFoundError as exc:
             raise FileNotFoundError(f"File does not exist: {self.name}") from exc
@@ -137,7 +137,7 @@ class AzureStorageFile(StreamingFile):
         return block_id
 
     def _stage(self, block_id: str, data: bytes) -> None:
-        self._blob_client().stage_block(block_id, data, length=len(data), timeout=self.storage.timeout)
+        self._blob_client().stage_block(block_id, data, length=len(data), timeout=self.storage.server_timeout)
 
     def _write_part(self, data: bytes) -> None:
         block_id = self._next_block_id()
@@ -171,7 +171,7 @@ class AzureStorageFile(StreamingFile):
         if self._md5 is not None:
             self._md5.update(tail)
         blob = self._blob_client()
-        timeout = self.storage.timeout
+        timeout = self.storage.server_timeout
         if not self._block_ids:
             response = blob.upload_blob(
                 tail,
@@ -206,11 +206,11 @@ class AzureStorageFile(StreamingFile):
 
         blob = self._blob_client()
         try:
-            blob.get_blob_properties(timeout=self.storage.timeout)
+            blob.get_blob_properties(timeout=self.storage.server_timeout)
         except ResourceNotFoundError:
             # No committed blob under the name: deleting it drops the staged blocks.
             with contextlib.suppress(ResourceNotFoundError):
-                blob.delete_blob(timeout=self.storage.timeout)
+                blob.delete_blob(timeout=self.storage.server_timeout)
             return
         # A committed blob is there (the previous version): Azure has no call that drops only
         # uncommitted blocks, and they are invisible to readers and listings. The next commit

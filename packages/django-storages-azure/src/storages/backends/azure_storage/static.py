@@ -33,7 +33,7 @@ class AzureStaticStorage(CollectStaticMixin, AzureStorage):
         self.check_required()
         prefix = self._normalize_name("")
         for blob in self.client.list_blobs(
-            name_starts_with=prefix or None, results_per_page=self.list_page_size, timeout=self.timeout
+            name_starts_with=prefix or None, results_per_page=self.list_page_size, timeout=self.server_timeout
         ):
             md5 = blob.content_settings.content_md5 if blob.content_settings else None
             yield ListedFile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import mimetypes
 import threading
 import time
@@ -279,6 +280,11 @@ class AzureStorage(BaseStorage):
         self._user_delegation_key: Any = None
         self._user_delegation_key_expiry: datetime.datetime | None = None
 
+    @property
+    def server_timeout(self) -> int:
+        """``timeout`` as the whole seconds Azure's ``timeout`` query parameter takes."""
+        return max(1, math.ceil(float(self.timeout)))
+
     def get_name_max_len(self) -> int:
         """Longest name ``save()`` accepts (Azure's 1,024 characters less the location)."""
         location = self._location
@@ -424,11 +430,11 @@ class AzureStorage(BaseStorage):
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(ResourceNotFoundError):
-            self.blob_client(self._blob_name(name)).delete_blob(timeout=self.timeout)
+            self.blob_client(self._blob_name(name)).delete_blob(timeout=self.server_timeout)
 
     def _properties(self, name: str) -> Any:
         try:
-            return self.blob_client(self._blob_name(name)).get_blob_properties(timeout=self.timeout)
+            return self.blob_client(self._blob_name(name)).get_blob_properties(timeout=self.server_timeout)
         except ResourceNotFoundError as exc:
             raise FileNotFoundError(f"File does not exist: {name}") from exc
 
@@ -457,7 +463,7 @@ class AzureStorage(BaseStorage):
                 name_starts_with=prefix or None,
                 delimiter="/",
                 results_per_page=self.list_page_size,
-                timeout=self.timeout,
+                timeout=self.server_timeout,
             )
         )
 
@@ -559,7 +565,7 @@ class AzureStorage(BaseStorage):
         key = self.service_client.get_user_delegation_key(
             key_start_time=now - datetime.timedelta(minutes=1),
             key_expiry_time=key_expiry,
-            timeout=self.timeout,
+            timeout=self.server_timeout,
         )
         with self._client_lock:
             self._user_delegation_key, self._user_delegation_key_expiry = key, key_expiry
