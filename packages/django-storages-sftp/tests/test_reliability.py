@@ -263,6 +263,35 @@ def test_an_idempotent_operation_is_retried_once_on_a_fresh_connection(
     assert time.monotonic() - started < 1.5 + 2.0
 
 
+def test_the_retry_does_not_land_on_another_dropped_connection(
+    through_proxy: Any, proxy: CuttableProxy
+) -> None:
+    class OneChannelEach(SFTPStorage):
+        channels_per_connection = 1
+
+    storage = through_proxy(timeout=1.5, keepalive_interval=1.0)
+    storage.__class__ = OneChannelEach
+    storage._init_transient()
+    # Two idle channels, on two SSH connections: the NAT forgets both at once.
+    barrier = threading.Barrier(2)
+
+    def hold() -> None:
+        connection = storage._take()
+        barrier.wait(timeout=10)
+        storage._give_back(connection)
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert storage._ssh_connection_count() == 2
+    proxy.drop_silently()
+    started = time.monotonic()
+    assert storage.exists("") is True
+    assert time.monotonic() - started < 1.5 + 2.0
+
+
 def test_idle_connections_older_than_the_limit_are_retired(make_storage: Any) -> None:
     storage = make_storage(max_idle_time=0.3)
     storage.exists("")

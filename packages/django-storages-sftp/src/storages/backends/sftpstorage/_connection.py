@@ -375,6 +375,18 @@ class SSHConnections:
             raise
         return Connection(ssh, sftp, self.release)
 
+    def drop_silent(self, seconds: float) -> None:
+        """Drop every connection that received nothing for ``seconds``.
+
+        Called when a request timed out: a network that silently dropped one connection
+        (a NAT forgetting its entries) usually dropped the others too, and a connection
+        whose keepalives are answered (their interval is shorter) is never that quiet.
+        """
+        with self._cond:
+            silent = [c for c in self._open if c.sock.silent_for() >= seconds]
+        for connection in silent:
+            connection.drop()
+
     def release(self, ssh: SSHConnection) -> None:
         """A channel of ``ssh`` was closed; close ``ssh`` with its last channel."""
         with self._cond:

@@ -581,6 +581,8 @@ class SFTPStorage(BaseStorage):
             except BaseException as exc:
                 network = connection.fail(exc)
                 self._give_back(connection)
+                if connection.timed_out and 0 < self.keepalive_interval < self._timeout:
+                    self._connections.drop_silent(self._timeout)
                 retry = network and attempt == 1 and connection.reused
                 if retry and (idempotent or not connection.timed_out):
                     logger.info("The connection to %s was dead (%s); retrying on a new one.", self.host, exc)
