@@ -404,6 +404,8 @@ def test_same_instance_works_after_a_server_restart(own_server: FTPServer, stora
         storage.save("r.txt", ContentFile(b"before"))
         assert len(storage._pool) == 1
         own_server.restart()  # the idle connection is now closed by the server
+        [idle] = [entry.connection for entry in storage._pool._idle]
+        assert not idle.is_alive()  # noticed without a round trip: the pool drops it on take
         assert read(storage, "r.txt") == b"before"
         storage.save("r2.txt", ContentFile(b"after"))
         assert storage.exists("r2.txt")

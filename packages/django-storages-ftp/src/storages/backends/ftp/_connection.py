@@ -86,6 +86,10 @@ class Connection:
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return False
         try:
+            if hasattr(select, "poll"):  # no FD_SETSIZE limit (processes with 1024+ files open)
+                poller = select.poll()
+                poller.register(sock, select.POLLIN | select.POLLPRI)
+                return not poller.poll(0)
             readable, _, _ = select.select([sock], [], [], 0)
         except (OSError, ValueError):
             return False
