@@ -77,6 +77,7 @@ def test_stalled_download_raises_within_the_timeout(
             pass
     f.close()
     assert time.monotonic() - started < 2.0 + 2.0
+    assert storage._ssh_connection_count() == 0, "the timed-out connection was dropped"
     proxy.resume()
     assert storage.exists("big.bin"), "the storage works again once the link does"
 
@@ -97,6 +98,7 @@ def test_stalled_upload_raises_within_the_timeout(
         for _ in range(200):
             f.write(block)
     assert time.monotonic() - started < 2.0 + 2.0, "the abort must not wait on the stalled connection"
+    assert storage._ssh_connection_count() == 0, "the timed-out connection was dropped"
     assert (Path(root) / "up.bin").read_bytes() == b"previous version"
     proxy.resume()
     # The temporary file is cleaned up once the server answers again.
