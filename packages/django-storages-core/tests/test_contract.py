@@ -366,6 +366,18 @@ def test_two_entries_with_different_secrets_are_not_guessed(caplog: pytest.LogCa
     assert "match 2 STORAGES entries" in caplog.text
 
 
+def test_an_entry_with_exactly_these_options_is_not_given_another_entrys_secrets() -> None:
+    entries = {
+        "default": {"BACKEND": MEMORY, "OPTIONS": {"api_key": "default's key"}},
+        "backup": {"BACKEND": MEMORY},  # its key comes from settings
+    }
+    with override_settings(STORAGES=entries, MEMORY_API_KEY="from-settings"):
+        from django.core.files.storage import storages
+
+        assert storages["backup"].api_key == "from-settings"
+        assert storages["default"].api_key == "default's key"
+
+
 def test_explicit_secret_is_never_replaced_by_the_entry() -> None:
     options = {"bucket_name": "media", "api_key": "entry"}
     with override_settings(STORAGES={"default": {"BACKEND": MEMORY, "OPTIONS": options}}):

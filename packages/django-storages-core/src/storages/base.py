@@ -119,11 +119,11 @@ class BaseStorage(Storage):
         option_set = cls.options
         found: list[dict[str, Any]] = []
         for config in entries.values():
-            options = config.get("OPTIONS") if isinstance(config, Mapping) else None
+            options = (config.get("OPTIONS") or {}) if isinstance(config, Mapping) else None
             if not isinstance(options, Mapping):
                 continue
             withheld = cls._withheld(options, option_set)
-            if not withheld or withheld & kwargs.keys():
+            if withheld & kwargs.keys():
                 continue
             try:
                 public = {k: v for k, v in options.items() if k not in withheld}
@@ -132,6 +132,10 @@ class BaseStorage(Storage):
             except Exception:  # an incomparable value, or a backend that cannot be imported
                 logger.debug("STORAGES entry not compared with %s.", cls.__name__, exc_info=True)
                 continue
+            if not withheld:
+                # An entry with exactly these options and no secrets: this is its storage
+                # (``STORAGES["backup"]`` with no OPTIONS), not a rebuilt one of another entry.
+                return kwargs
             if dict(options) not in found:
                 found.append(dict(options))
         if len(found) == 1:
