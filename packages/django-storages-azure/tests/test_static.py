@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from shared.testservers.azurite import AzuriteServer
-from storages.backends.azure_storage import AzureStaticStorage, AzureStorageFile
+from storages.backends.azure_storage import AzureManifestStaticStorage, AzureStaticStorage, AzureStorageFile
 
 
 class RequestLog:
@@ -54,12 +54,12 @@ def collect(azurite: AzuriteServer, container_name: str, tmp_path: Path) -> Call
     root = tmp_path / "static"
     root.mkdir()
 
-    def run(**kwargs: Any) -> RequestLog:
+    def run(backend: str = "AzureStaticStorage", **kwargs: Any) -> RequestLog:
         log = RequestLog()
         storages = {
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {
-                "BACKEND": "storages.backends.azure_storage.AzureStaticStorage",
+                "BACKEND": f"storages.backends.azure_storage.{backend}",
                 "OPTIONS": {
                     "connection_string": azurite.connection_string,
                     "azure_container": container_name,
@@ -121,3 +121,31 @@ def test_outside_collectstatic_every_call_asks_the_server(logged_storage: Callab
     assert log.summary == ["HEAD", "HEAD"]
     assert storage.overwrite_files is True
     assert type(storage).__module__ == "storages.backends.azure_storage"
+
+
+def test_manifest_unchanged_rerun_is_the_listing_alone(
+    collect: Any, raw_container: Any, container_name: str
+) -> None:
+    make_tree(collect.root, 20)
+    css = collect.root / "app0" / "site.css"
+    css.write_text('body { background: url("file3.txt"); }\n')
+    first = collect("AzureManifestStaticStorage")
+    assert "PUT" in first.summary
+    unchanged = collect("AzureManifestStaticStorage")
+    # The hashed copies and the manifest are stored already: nothing is read or written again.
+    assert unchanged.summary == ["GET list"]
+    stored = {blob.name for blob in raw_container(container_name).list_blobs()}
+    assert "static/staticfiles.json" in stored
+    (hashed_css,) = [n for n in stored if n.startswith("static/app0/site.") and n != "static/app0/site.css"]
+    css_bytes = raw_container(container_name).download_blob(hashed_css).readall()
+    file3 = (collect.root / "app0" / "file3.txt").read_bytes()
+    assert f"file3.{hashlib.md5(file3, usedforsecurity=False).hexdigest()[:12]}.txt".encode() in css_bytes
+
+
+def test_manifest_is_not_read_at_construction(logged_storage: Callable[..., Any]) -> None:
+    storage, log = logged_storage(AzureManifestStaticStorage)
+    assert len(log) == 0
+    assert storage.hashed_files == {}
+    assert log.summary == ["GET"]  # the manifest, once
+    storage.hashed_files  # noqa: B018 - read again: cached
+    assert log.summary == ["GET"]
