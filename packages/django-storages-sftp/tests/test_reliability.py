@@ -242,14 +242,15 @@ def test_keepalives_notice_a_silently_dropped_idle_connection(
     time.sleep(0.5 + 1.5 + 0.5)
     started = time.monotonic()
     assert storage.exists("") is True
-    assert time.monotonic() - started < 1.0, "the dead connection is known before it is used"
+    # Less than the timeout: no request waited on the dead connection.
+    assert time.monotonic() - started < 1.5, "the dead connection is known before it is used"
 
 
 def test_a_quiet_healthy_connection_is_kept(make_storage: Any) -> None:
-    storage = make_storage(timeout=1.0, keepalive_interval=0.3)
+    storage = make_storage(timeout=2.0, keepalive_interval=0.3)
     storage.exists("")
     (first,) = storage._connections._open
-    time.sleep(0.3 + 1.0 + 1.0)
+    time.sleep(0.3 + 2.0 + 1.0)
     storage.exists("")
     assert storage._connections._open == [first], "keepalives are answered: the server is there"
 
