@@ -17,9 +17,9 @@ from storages.testing import configure_django
 # The repository root holds the shared test-server helpers (``shared.testservers``).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from shared.testservers import serve  # noqa: E402
-from shared.testservers.libcloud import folder_server  # noqa: E402
-from shared.testservers.moto import moto_server  # noqa: E402
+from shared.testservers import serve
+from shared.testservers.libcloud import folder_server
+from shared.testservers.moto import moto_server
 
 configure_django()
 

@@ -38,7 +38,9 @@ class LibCloudKit(StorageConformanceTests):
 
     def raw_write(self, storage: Any, name: str, data: bytes) -> None:
         driver = raw_driver(storage)
-        driver.upload_object_via_stream(iter([data]), Container(storage.bucket, {}, driver), storage._normalize_name(name))
+        driver.upload_object_via_stream(
+            iter([data]), Container(storage.bucket, {}, driver), storage._normalize_name(name)
+        )
 
     def raw_delete(self, storage: Any, name: str) -> None:
         driver = raw_driver(storage)
@@ -49,20 +51,24 @@ class TestLocalConformance(LibCloudKit):
     listdir_entries = 50  # a folder has no pages; the listing is one scandir
 
     @pytest.fixture
-    def storage(self, make_storage: Callable[..., Any], local_entry: dict[str, Any], local_base_url: str) -> Any:
+    def storage(
+        self, make_storage: Callable[..., Any], local_entry: dict[str, Any], local_base_url: str
+    ) -> Any:
         return make_storage(local_entry, base_url=f"{local_base_url}/{local_entry['bucket']}")
 
     def pending_uploads(self, storage: Any, name: str) -> list[str]:
-        folder = os.path.dirname(storage._local_path(storage._normalize_name(name)))
-        if not os.path.isdir(folder):
-            return []
-        return [entry for entry in os.listdir(folder) if entry.startswith(TEMPORARY_PREFIX)]
+        container = os.path.join(storage._entry.user, storage.bucket)
+        return [entry for entry in os.listdir(container) if entry.startswith(TEMPORARY_PREFIX)]
 
 
 class TestLocalConformanceWithLocation(TestLocalConformance):
     @pytest.fixture
-    def storage(self, make_storage: Callable[..., Any], local_entry: dict[str, Any], local_base_url: str) -> Any:
-        return make_storage(local_entry, location="media/uploads", base_url=f"{local_base_url}/{local_entry['bucket']}")
+    def storage(
+        self, make_storage: Callable[..., Any], local_entry: dict[str, Any], local_base_url: str
+    ) -> Any:
+        return make_storage(
+            local_entry, location="media/uploads", base_url=f"{local_base_url}/{local_entry['bucket']}"
+        )
 
 
 class TestS3DriverConformance(LibCloudKit):

@@ -46,8 +46,8 @@ class ProviderEntry:
         from libcloud.storage.providers import get_driver
 
         try:
-            return get_driver(self.provider)  # type: ignore[no-any-return]
-        except Exception as exc:  # AttributeError or ImportError from libcloud's driver table
+            return get_driver(self.provider)
+        except Exception as exc:  # noqa: BLE001 - AttributeError or ImportError from libcloud's table
             raise StorageConfigurationError(
                 f"{self.where()}['type'] is {self.provider!r}, which libcloud has no storage "
                 f"driver for ({type(exc).__name__})."
@@ -63,8 +63,8 @@ class ProviderEntry:
             # and are renamed into place, so the lock adds nothing but stray files.
             kwargs.setdefault("ex_use_locking", False)
         try:
-            return cls(self.user, self.key, **kwargs)
-        except Exception as exc:
+            driver = cls(self.user, self.key, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any driver's own error becomes a configuration error
             message = str(exc)
             if self.key not in (None, "") and str(self.key) in message:
                 message = message.replace(str(self.key), "***")
@@ -72,6 +72,54 @@ class ProviderEntry:
                 f"Unable to create the libcloud driver for {self.where()} (type {self.provider!r}): "
                 f"{type(exc).__name__}: {message}"
             ) from None
+        connection = getattr(driver, "connection", None)
+        if connection is not None and getattr(connection, "conn_class", None) is not None:
+            connection.conn_class = _timed_connection_class()
+            if connection.connection is not None:
+                connection.connect()  # the driver connected in __init__ (no request is sent)
+        return driver
+
+
+def _timed_connection_class() -> type:
+    """libcloud's HTTP connection with its timeout on raw requests too.
+
+    ``LibcloudConnection.prepared_request``, which sends every download and upload, calls
+    ``session.send()`` without the timeout (``request()`` passes it): a server that stalls in
+    the middle of a transfer would block the caller for ever.
+    """
+    global _TimedConnection
+    if _TimedConnection is None:
+        import requests
+        from libcloud.http import LibcloudConnection
+
+        class TimedLibcloudConnection(LibcloudConnection):
+            def prepared_request(
+                self,
+                method: str,
+                url: str,
+                body: Any = None,
+                headers: Any = None,
+                raw: bool = False,
+                stream: bool = False,
+            ) -> None:
+                normalize: Any = self._normalize_headers
+                session: Any = self.session
+                request = requests.Request(
+                    method, f"{self.host}{url}", data=body, headers=normalize(headers=headers)
+                )
+                prepared = session.prepare_request(request)
+                self.response = session.send(
+                    prepared,
+                    stream=stream,
+                    verify=self.ca_cert if self.ca_cert is not None else self.verify,
+                    timeout=session.timeout,
+                )
+
+        _TimedConnection = TimedLibcloudConnection
+    return _TimedConnection
+
+
+_TimedConnection: type | None = None
 
 
 def resolve_type(value: Any, where: str) -> str:
@@ -85,7 +133,12 @@ def resolve_type(value: Any, where: str) -> str:
             return str(known[tag])
         close = difflib.get_close_matches(tag, list(known), n=1)
         hint = f" Did you mean {PROVIDER_PATH}{close[0]}?" if close else ""
-        raise StorageConfigurationError(f"{where}['type'] is {value!r}: libcloud has no Provider.{tag}.{hint}")
+        if tag.startswith("S3_") and tag.endswith("_HOST"):
+            # The names of the original's docs (S3_US_STANDARD_HOST, S3_EU_WEST_HOST) are gone.
+            hint = f" Use {PROVIDER_PATH}S3 with the entry key 'region' (for example 'us-east-1')."
+        raise StorageConfigurationError(
+            f"{where}['type'] is {value!r}: libcloud has no Provider.{tag}.{hint}"
+        )
     if isinstance(value, str) and value in known.values():
         return value
     if isinstance(value, str) and "." in value:

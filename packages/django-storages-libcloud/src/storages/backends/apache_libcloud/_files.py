@@ -12,8 +12,9 @@ two parts waiting), and an aborted write makes that read raise, so the driver ne
   blocks are never visible.
 * LOCAL writes in place and, with locking off, swallows the stream's error (libcloud's
   ``NoOpLockLocalStorage.__exit__`` returns the exception, which suppresses it). So the local
-  upload goes to a hidden temporary name beside the target, is checked to have ended, and only
-  then is renamed over the name (``os.replace``, atomic); an abort deletes the temporary file.
+  upload goes to a hidden temporary name at the top of the container, is checked to have
+  ended, and only then is renamed over the name (``os.replace``, atomic); an abort deletes the
+  temporary file.
 
 A file that fits in one part is one request: it is handed to the driver's ``upload_object``
 from a temporary file (a single ``PUT``), not through a multipart upload.
@@ -21,6 +22,7 @@ from a temporary file (a single ``PUT``), not through a multipart upload.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -84,12 +86,14 @@ class _StreamChunks:
         self._stream = stream
         self._chunk_size = chunk_size
         self.ended = False
+        self.consumed = False
         self.error: BaseException | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         return self
 
     def __next__(self) -> bytes:
+        self.consumed = True
         try:
             data = self._stream.read(self._chunk_size)
         except BaseException as exc:
@@ -130,7 +134,7 @@ class LibCloudFile(StreamingFile):
             return io.BytesIO(b"")
         driver = storage.driver
         obj = storage._object(self.key, driver)
-        with storage._translate_missing(self.name):
+        with storage._translate_missing(self.name or ""):
             if offset:
                 try:
                     chunks = driver.download_object_range_as_stream(obj, offset, chunk_size=self.chunk_size)
@@ -140,7 +144,7 @@ class LibCloudFile(StreamingFile):
                     raise
             else:
                 chunks = driver.download_object_as_stream(obj, chunk_size=self.chunk_size)
-        return io.BufferedReader(_ChunkReader(iter(chunks)), buffer_size=self.chunk_size)  # type: ignore[return-value]
+        return io.BufferedReader(_ChunkReader(iter(chunks)), buffer_size=self.chunk_size)
 
     def _open_local(self, offset: int) -> IO[bytes]:
         path = self.storage._local_path(self.key)
@@ -150,7 +154,7 @@ class LibCloudFile(StreamingFile):
         if not offset:
             driver = self.storage.driver
             chunks = driver.download_object_as_stream(self.storage._object(self.key, driver), self.chunk_size)
-            return io.BufferedReader(_ChunkReader(iter(chunks)), buffer_size=self.chunk_size)  # type: ignore[return-value]
+            return io.BufferedReader(_ChunkReader(iter(chunks)), buffer_size=self.chunk_size)
         # libcloud's LOCAL range download reads the whole file into memory: seek instead.
         stream = open(path, "rb")  # noqa: SIM115 - closed by the reader
         stream.seek(offset)
@@ -180,20 +184,18 @@ class LibCloudFile(StreamingFile):
             chunks.check()
 
     def _upload_local(self, stream: IO[bytes], driver: Any, container: Any) -> None:
-        folder, _, base = self.key.rpartition("/")
-        temporary = f"{TEMPORARY_PREFIX}{uuid.uuid4().hex[:12]}-{base}"[:255]
-        self._temporary_key = f"{folder}/{temporary}" if folder else temporary
+        # The temporary file lives at the container's top (never pruned), so a delete that
+        # removes the target's folder meanwhile cannot make the driver's open() fail (which it
+        # would swallow, see the module); the folder is created when the file moves in.
+        self._temporary_key = f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}"
         chunks = _StreamChunks(stream)
         driver.upload_object_via_stream(chunks, container, self._temporary_key)
         chunks.check()
-        os.replace(self.storage._local_path(self._temporary_key), self.storage._local_path(self.key))
+        self.storage._move_local(self._temporary_key, self.key)
         self._temporary_key = None
 
     def _abort(self) -> None:
         temporary, self._temporary_key = self._temporary_key, None
         if temporary is not None:
-            # delete_object also removes the folders the upload created, up to the container.
-            storage = self.storage
-            driver = storage.driver
-            if os.path.exists(storage._local_path(temporary)):
-                driver.delete_object(storage._object(temporary, driver))
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.storage._local_path(temporary))

@@ -32,6 +32,9 @@ except ImportError as exc:  # pragma: no cover - apache-libcloud is a dependency
 
 __all__ = ["LibCloudStorage"]
 
+# Held while LOCAL folders are pruned or a file moves into one (see _delete_local).
+_LOCAL_FOLDERS = threading.Lock()
+
 # Folder markers some tools create (Google's console, s3fs): neither files nor names to list.
 _FOLDER_MARKER = "_$folder$"
 
@@ -61,6 +64,13 @@ LIBCLOUD_OPTIONS = OptionSet(
         "url() is base_url + the percent-encoded name, with no request. Unset: the driver's URL.",
     ),
     Option(
+        "file_overwrite",
+        default=False,
+        setting="LIBCLOUD_FILE_OVERWRITE",
+        doc="Save over an existing object of the same name (one request) instead of choosing a "
+        "new name (a check first), as the original always did.",
+    ),
+    Option(
         "timeout",
         default=60,
         setting="LIBCLOUD_TIMEOUT",
@@ -80,6 +90,7 @@ class LibCloudStorage(BaseStorage):
 
     options: ClassVar[OptionSet] = LIBCLOUD_OPTIONS
     file_class = LibCloudFile
+    overwrite_option = "file_overwrite"
     transient_attributes = ("_drivers",)
     distribution = "django-storages-libcloud"
     #: Object names of S3, Azure and Google Cloud Storage are at most 1024 bytes.
@@ -88,9 +99,10 @@ class LibCloudStorage(BaseStorage):
     LibcloudError = LibcloudError
 
     provider_name: str
-    providers: dict[str, Any]
+    providers: dict[str, Any] | None
     location: str
     base_url: str | None
+    file_overwrite: bool
     timeout: float | None
 
     def __init__(self, provider_name: str | None = None, option: Any = None, **kwargs: Any) -> None:
@@ -112,7 +124,8 @@ class LibCloudStorage(BaseStorage):
         self._entry.driver_class()  # refuses an unknown type now, without a request
         if self.timeout is not None and (not isinstance(self.timeout, int | float) or self.timeout <= 0):
             raise StorageConfigurationError(
-                f"LibCloudStorage option 'timeout' is {self.timeout!r}; it must be a positive number of seconds."
+                f"LibCloudStorage option 'timeout' is {self.timeout!r}; "
+                "it must be a positive number of seconds."
             )
 
     def _init_transient(self) -> None:
@@ -135,7 +148,7 @@ class LibCloudStorage(BaseStorage):
         if driver is None:
             entry = self._entry
             if self.timeout is not None and "timeout" not in entry.driver_kwargs:
-                init = inspect.signature(entry.driver_class().__init__).parameters
+                init = inspect.signature(entry.driver_class()).parameters
                 if "timeout" in init or any(p.kind is p.VAR_KEYWORD for p in init.values()):
                     entry = ProviderEntry(
                         **{**vars(entry), "driver_kwargs": {**entry.driver_kwargs, "timeout": self.timeout}}
@@ -150,7 +163,13 @@ class LibCloudStorage(BaseStorage):
 
     def _object(self, key: str, driver: Any) -> Any:
         return Object(
-            name=key, size=0, hash=None, extra={}, meta_data={}, container=self._container(driver), driver=driver
+            name=key,
+            size=0,
+            hash="",
+            extra={},
+            meta_data={},
+            container=self._container(driver),
+            driver=driver,
         )
 
     def _local_path(self, key: str) -> str:
@@ -201,11 +220,46 @@ class LibCloudStorage(BaseStorage):
 
     def delete(self, name: str) -> None:
         key = self._normalize_name(name)
-        driver = self.driver
-        if self.is_local and not os.path.isfile(self._local_path(key)):
+        if self.is_local:
+            self._delete_local(key)
             return
+        driver = self.driver
         with contextlib.suppress(ObjectDoesNotExistError):
             driver.delete_object(self._object(key, driver))
+
+    def _delete_local(self, key: str) -> None:
+        """Remove a LOCAL file and the folders it leaves empty, up to the container.
+
+        Not the driver's delete_object: its folder pruning raises when another thread removed
+        the same folder a moment before. Pruning and moving a file into a folder hold one lock,
+        so a folder is never removed under a file that is moving in.
+        """
+        path = self._local_path(key)
+        container = os.path.join(self.driver.base_path, self.bucket)
+        with _LOCAL_FOLDERS:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+            folder = os.path.dirname(path)
+            while len(folder) > len(container) and folder.startswith(container):
+                try:
+                    os.rmdir(folder)
+                except OSError:  # not empty, or already removed
+                    break
+                folder = os.path.dirname(folder)
+
+    def _move_local(self, source: str, target: str) -> None:
+        """Rename the finished upload ``source`` over ``target`` (atomic on one filesystem)."""
+        source_path, target_path = self._local_path(source), self._local_path(target)
+        for attempt in range(5):
+            with _LOCAL_FOLDERS:
+                os.makedirs(os.path.dirname(target_path), exist_ok=True)
+                try:
+                    os.replace(source_path, target_path)
+                    return
+                except FileNotFoundError:
+                    # Another process pruned the folder between the two calls.
+                    if attempt == 4 or not os.path.exists(source_path):
+                        raise
 
     def get_modified_time(self, name: str) -> datetime.datetime:
         extra = self._existing(name).extra or {}
@@ -213,7 +267,9 @@ class LibCloudStorage(BaseStorage):
             return setting_time(float(extra["modify_time"]))
         value = extra.get("last_modified")
         if not value:
-            raise NotImplementedError(f"The {self._entry.provider} driver does not report modification times.")
+            raise NotImplementedError(
+                f"The {self._entry.provider} driver does not report modification times."
+            )
         return setting_time(_parse_time(str(value)))
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
@@ -238,7 +294,11 @@ class LibCloudStorage(BaseStorage):
         return list(directories), files
 
     def _listdir_local(self, prefix: str) -> tuple[list[str], list[str]]:
-        folder = self._local_path(prefix.rstrip("/")) if prefix else os.path.join(self.driver.base_path, self.bucket)
+        folder = (
+            self._local_path(prefix.rstrip("/"))
+            if prefix
+            else os.path.join(self.driver.base_path, self.bucket)
+        )
         directories: list[str] = []
         files: list[str] = []
         try:
@@ -260,6 +320,10 @@ class LibCloudStorage(BaseStorage):
                 f"LibCloudStorage on the LOCAL driver ({self._entry.where()}) has no URL: set the "
                 "option 'base_url' to where the folder is served."
             )
+        if self._entry.provider == Provider.GOOGLE_STORAGE:
+            # libcloud's Google driver cannot sign URLs, and building it can start an
+            # interactive OAuth flow: the public URL needs no driver at all.
+            return self._fallback_url(key, None)
         driver = self.driver
         if self._entry.provider == Provider.AZURE_BLOBS and getattr(driver, "_auth_type", None) != "azureAd":
             return _azure_sas_url(driver, self.bucket, key)
@@ -312,7 +376,17 @@ def _azure_sas_url(driver: Any, container: str, key: str) -> str:
     }
     resource = f"/blob/{driver.key}/{container}/{key}"
     string_to_sign = "\n".join(
-        (params["sp"], params["st"], params["se"], resource, "", "", params["spr"], params["sv"], params["sr"])
+        (
+            params["sp"],
+            params["st"],
+            params["se"],
+            resource,
+            "",
+            "",
+            params["spr"],
+            params["sv"],
+            params["sr"],
+        )
         + ("",) * 6
     )
     digest = hmac.new(driver.secret, string_to_sign.encode("utf-8"), hashlib.sha256).digest()
