@@ -392,3 +392,17 @@ def test_sftp_attribute_is_a_live_client(make_storage: Any, root: str) -> None:
     storage.close()
     assert storage.sftp is not client
     assert storage.sftp.stat(storage._path("link.txt")).st_size == 1
+
+
+def test_a_collected_storage_closes_its_connections(make_storage: Any) -> None:
+    import gc
+
+    storage = SFTPStorage(
+        **{k: getattr(make_storage(), k) for k in ("host", "params", "known_host_file", "root_path")}
+    )
+    storage.exists("")
+    storage.sftp.listdir(".")
+    (ssh,) = storage._connections._open
+    del storage
+    gc.collect()
+    assert not ssh.transport.is_active()

@@ -387,6 +387,13 @@ class SSHConnections:
         for connection in silent:
             connection.drop()
 
+    def drop_all(self) -> None:
+        """Drop every connection (the storage is gone: nothing can use its channels)."""
+        with self._cond:
+            connections, self._open = self._open, []
+        for connection in connections:
+            connection.drop()
+
     def release(self, ssh: SSHConnection) -> None:
         """A channel of ``ssh`` was closed; close ``ssh`` with its last channel."""
         with self._cond:

@@ -431,7 +431,9 @@ class SFTPStorage(BaseStorage):
         self._learned_host_keys: dict[str, paramiko.PKey] = {}
         self._prompted_password: str | None = None
         # Close idle connections when the storage is garbage collected without close().
-        self._finalizer = weakref.finalize(self, _close_pools, self._pool, self._extra_pool)
+        # With the storage gone no file is open (a file holds its storage), so the connections
+        # still carrying a channel (``storage.sftp``'s) are dropped too.
+        self._finalizer = weakref.finalize(self, _close_all, self._pool, self._extra_pool, connections)
 
     @property
     def _timeout(self) -> float:
@@ -520,6 +522,9 @@ class SFTPStorage(BaseStorage):
                 transport_factory=transport_factory,
                 **params,
             )
+            # The policy holds the storage: drop it, or the pool (kept by the finalizer) would
+            # keep the storage alive through its connections.
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
             return SSHConnection(client, sock, timeout, float(self.keepalive_interval or 0))
         except BaseException:
             client.close()
@@ -760,6 +765,13 @@ class SFTPStorage(BaseStorage):
 def _close_pools(*pools: ConnectionPool[Connection]) -> None:
     for pool in pools:
         pool.close()
+
+
+def _close_all(
+    pool: ConnectionPool[Connection], extra: ConnectionPool[Connection], connections: SSHConnections
+) -> None:
+    _close_pools(pool, extra)
+    connections.drop_all()
 
 
 __all__ = ["SFTPStorage", "SFTPStorageFile"]
