@@ -174,6 +174,20 @@ def test_secret_from_a_setting_is_scrubbed_too() -> None:
     assert SECRET not in text(messages)
 
 
+class SelfCheckingStorage(DemoStorage):
+    def check_configuration(self, where: str) -> list[Any]:
+        from django.core.checks import Error
+
+        return [Error(f"{where} is checked by its backend", id="demo.E001")]
+
+
+def test_a_backend_adds_its_own_configuration_messages() -> None:
+    backend = f"{__name__}.SelfCheckingStorage"
+    messages = run({"media": {"BACKEND": backend, "OPTIONS": {"bucket_name": "b"}}})
+    assert ids(messages) == ["demo.E001"]
+    assert "STORAGES['media']" in messages[0].msg
+
+
 def test_unexpected_construction_error_is_E004_with_its_type() -> None:
     messages = run({"default": {"BACKEND": f"{__name__}.BrokenStorage", "OPTIONS": {"token": SECRET}}})
     assert ids(messages) == ["storages.E004"]

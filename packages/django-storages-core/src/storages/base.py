@@ -231,6 +231,11 @@ class BaseStorage(Storage):
             if option.required and getattr(self, option.name, None) in (None, ""):
                 raise MissingOptionError(type(self).__name__, option.name, option.looked_in())
 
+    def check_configuration(self, where: str) -> list[Any]:
+        """Extra system-check messages about this storage's configuration (``where``: the
+        ``STORAGES[alias]`` it was built from). No network here. None by default."""
+        return []
+
     def option_sources(self) -> dict[str, tuple[Any, str]]:
         """Effective value and origin of every option, secrets redacted."""
         result = {}

@@ -244,6 +244,7 @@ def _check_options(entry: _Entry) -> list[CheckMessage]:
     try:
         storage = cls(**known)
         storage.check_required()
+        messages += storage.check_configuration(where)
     except MissingOptionError as exc:
         # A misspelt key already reported by E001 is the same mistake: say it once.
         if exc.option not in suggested:
