@@ -189,10 +189,26 @@ def test_config_class_attribute_warns_and_becomes_client_config() -> None:
     assert storage.client_config is config
 
 
-def test_file_buffer_size_below_five_mib_is_refused(make_storage: Any) -> None:
-    storage = make_storage()
-    with override_settings(AWS_S3_FILE_BUFFER_SIZE=1024), pytest.raises(ImproperlyConfigured, match="5 MiB"):
-        storage.open("x", "wb")
+def test_file_buffer_size_below_five_mib_is_a_system_check_error_not_a_failed_save(
+    make_storage: Any, bucket_name: str, endpoint_url: str
+) -> None:
+    from shared.testservers.moto import MOTO_CREDENTIALS
+    from storages import checks
+
+    options = {"bucket_name": bucket_name, "endpoint_url": endpoint_url, **MOTO_CREDENTIALS}
+    entry = {"default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
+    with override_settings(AWS_S3_FILE_BUFFER_SIZE=1024, STORAGES=entry):
+        messages = checks.check_storages(None)
+        assert [m.id for m in messages] == ["storages.s3.E001"]
+        assert "5 MiB" in messages[0].msg and "STORAGES['default']" in messages[0].msg
+        storage = make_storage()
+        storage.save("x.bin", ContentFile(b"saved"))
+        with storage.open("y.bin", "wb") as f:
+            assert f.part_size == 5 * 1024 * 1024
+            f.write(b"written")
+        assert storage.size("x.bin") == 5 and storage.size("y.bin") == 7
+    with override_settings(STORAGES=entry):
+        assert checks.check_storages(None) == []
 
 
 def test_s3boto3_import_paths() -> None:

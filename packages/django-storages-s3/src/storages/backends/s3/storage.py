@@ -18,17 +18,17 @@ from django.utils.encoding import filepath_to_uri
 from django.utils.http import urlencode
 
 from storages.backends.s3.cloudfront import get_cloudfront_signer
-from storages.backends.s3.files import S3File
+from storages.backends.s3.files import MIN_PART_SIZE, S3File, buffer_size_problem
 from storages.backends.s3.signing import BucketEndpoint, SigV4Presigner, query_parameter_name
 from storages.base import BaseStorage
-from storages.compress import GzipCompressionWrapper, should_gzip
+from storages.compress import CompressStorageMixin, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
-from storages.files import copy_stream
 from storages.options import Option, OptionSet
 from storages.utils import check_location, normalize_name, read_from_start, setting_time
 
 try:
     import boto3
+    from boto3.s3.transfer import TransferConfig
     from botocore import UNSIGNED
     from botocore.config import Config
     from botocore.configprovider import ConfiguredEndpointProvider
@@ -282,6 +282,20 @@ MAX_SHARED_CLIENTS = 16
 DEFAULT_UPLOAD_CONCURRENCY = 4
 
 
+#: What ``save()`` follows without a ``transfer_config``: s3transfer's defaults (8 MiB parts
+#: above an 8 MiB threshold), as ``upload_fileobj`` in django-storages 1.x.
+DEFAULT_TRANSFER_CONFIG = TransferConfig()
+
+
+def _declared_size(content: Any) -> int | None:
+    """The size of an upload when it is known without reading it, else ``None``."""
+    try:
+        size = content.size
+    except Exception:  # noqa: BLE001 - File.size raises for unsized streams
+        return None
+    return size if isinstance(size, int) and size >= 0 else None
+
+
 def _digest(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
@@ -320,7 +334,7 @@ def clear_clients() -> None:
 
 
 @deconstructible
-class S3Storage(BaseStorage):
+class S3Storage(CompressStorageMixin, BaseStorage):
     """Amazon S3 storage.
 
     Every request goes through one botocore client shared by all storages with the same
@@ -432,6 +446,21 @@ class S3Storage(BaseStorage):
                 f"AWS_S3_URL_PROTOCOL/url_protocol is {self.url_protocol!r}; it must end with "
                 f"a colon, e.g. {str(self.url_protocol).rstrip(':/') + ':'!r}."
             )
+
+    def check_configuration(self, where: str) -> list[Any]:
+        from django.core.checks import Error
+
+        problem = buffer_size_problem()
+        if problem is None:
+            return []
+        return [
+            Error(
+                f"{where} uses {type(self).__name__}: {problem}",
+                hint="AWS_S3_FILE_BUFFER_SIZE is the part size of writes through open(); "
+                "S3 accepts parts of 5 MiB (5242880 bytes) or more.",
+                id="storages.s3.E001",
+            )
+        ]
 
     def _upload_concurrency(self) -> int:
         """How many multipart parts upload at once (1: one after another)."""
@@ -640,9 +669,25 @@ class S3Storage(BaseStorage):
             params["ContentEncoding"] = "gzip"
 
         source = read_from_start(content)
-        body = GzipCompressionWrapper(source) if compress else source
-        with S3File(relative, "wb", self, key=key, write_parameters=params) as target:
-            copy_stream(body, target)
+        body = self._compress_content(source) if compress else source
+        config = self.transfer_config or DEFAULT_TRANSFER_CONFIG
+        target = S3File(
+            relative,
+            "wb",
+            self,
+            max(MIN_PART_SIZE, int(config.multipart_chunksize)),
+            key=key,
+            write_parameters=params,
+            # A compressed body has no known size: its parts grow as it is read.
+            expected_size=None if compress else _declared_size(content),
+            multipart_threshold=int(config.multipart_threshold),
+        )
+        with target:
+            # Whole parts read straight from the source: no re-buffering, one copy per part.
+            while chunk := body.read(target.part_size):
+                target.write_part(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            if not target.size:
+                target.write(b"")
         # Never close the caller's file: it may still use it (django-storages#1303).
         return relative
 
