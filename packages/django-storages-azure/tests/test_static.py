@@ -149,3 +149,17 @@ def test_manifest_is_not_read_at_construction(logged_storage: Callable[..., Any]
     assert log.summary == ["GET"]  # the manifest, once
     storage.hashed_files  # noqa: B018 - read again: cached
     assert log.summary == ["GET"]
+
+
+def test_reopened_write_file_stores_the_md5_of_its_new_content(make_storage: Callable[..., Any]) -> None:
+    storage = make_storage(AzureStaticStorage)
+    f = storage.open("again.txt", "wb")
+    f.write(b"first")
+    f.close()
+    f.open()
+    f.write(b"second")
+    f.close()
+    props = storage.client.get_blob_client("again.txt").get_blob_properties()
+    assert bytes(props.content_settings.content_md5) == hashlib.md5(b"second", usedforsecurity=False).digest()
+    with storage.open("again.txt") as r:
+        assert r.read() == b"second"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import hashlib
 import io
 import logging
@@ -72,17 +73,23 @@ class AzureStorageFile(StreamingFile):
         self._block_ids: list[str] = []
         self._pending: list[Future[None]] = []
         self._executor: ThreadPoolExecutor | None = None
-        # Block ids of one blob must all have the same length; a per-write prefix keeps two
-        # writers of one name from committing each other's blocks.
-        self._block_prefix = uuid.uuid4().hex[:16]
+        self._block_prefix = ""
         self._blob: Any = None
         # The MD5 of everything written, stored as Content-MD5 (for collectstatic's skip).
         self._md5: Any = None
-        if "w" in mode and storage.store_content_md5:
-            self._md5 = hashlib.md5(usedforsecurity=False)
         #: ETag of the blob this file committed (write mode, after ``close()``).
         self.etag: str | None = None
         super().__init__(name, mode, storage, key=key)
+
+    def _start(self) -> None:
+        # Also when a closed write-mode file is opened again: a new upload from scratch.
+        if "w" in self.mode:
+            self._block_ids = []
+            # Block ids of one blob must all have the same length; a per-write prefix keeps
+            # two writers of one name from committing each other's blocks.
+            self._block_prefix = uuid.uuid4().hex[:16]
+            self._md5 = hashlib.md5(usedforsecurity=False) if self.storage.store_content_md5 else None
+        super()._start()
 
     def _blob_client(self) -> Any:
         if self._blob is None:
@@ -121,9 +128,12 @@ class AzureStorageFile(StreamingFile):
     def _settings(self) -> Any:
         if self._content_settings is None:
             self._content_settings = self.storage._content_settings(self.key)
-        if self._md5 is not None and not self._content_settings.content_md5:
-            self._content_settings.content_md5 = bytearray(self._md5.digest())
-        return self._content_settings
+        if self._md5 is None or self._content_settings.content_md5:
+            return self._content_settings
+        # A copy: the file may be opened and written again, with another MD5.
+        settings = copy.copy(self._content_settings)
+        settings.content_md5 = bytearray(self._md5.digest())
+        return settings
 
     def _hand_part(self, data: bytes) -> None:
         if self._md5 is not None:
