@@ -48,12 +48,17 @@ class CloudFrontSigner:
         if not isinstance(key, rsa.RSAPrivateKey):
             raise TypeError("AWS_CLOUDFRONT_KEY must be an RSA private key in PEM format.")
         self.key_id = key_id
+        self._pem = pem
         self._key = key
         self._padding = padding.PKCS1v15()
         self._hash = hashes.SHA1()  # noqa: S303 - CloudFront canned policies are signed with RSA-SHA1.
 
     def __repr__(self) -> str:
         return f"<CloudFrontSigner key_id={self.key_id!r}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A loaded RSA key cannot be pickled: a copy is the (cached) signer of the same key.
+        return (get_cloudfront_signer, (self.key_id, self._pem))
 
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message, self._padding, self._hash)

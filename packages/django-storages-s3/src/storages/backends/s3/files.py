@@ -14,7 +14,6 @@ an upload of unknown size still reaches S3's 5 TiB object limit.
 
 from __future__ import annotations
 
-import gzip
 import io
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from django.conf import settings
 from s3transfer.utils import ChunksizeAdjuster
 
+from storages.compress import CompressedFileMixin
 from storages.exceptions import StorageConfigurationError
 from storages.files import StreamingFile
 
@@ -35,6 +35,11 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 #: S3's largest part and most parts per upload.
 MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 MAX_PARTS = 10_000
+# Bytes of the gzip trailer (CRC32 and ISIZE), and the stored size below which ISIZE (the
+# decoded size modulo 2**32) is the decoded size itself.
+_GZIP_TRAILER = 18
+_ISIZE_IS_EXACT_BELOW = 2**32 // 1032
+
 #: Without a declared size, the part size doubles after every this many parts: from 5 MiB,
 #: 10,000 parts then hold more than S3's largest object (5 TiB).
 PARTS_PER_SIZE_STEP = 900
@@ -88,7 +93,7 @@ class _SkipReader(io.RawIOBase):
         super().close()
 
 
-class S3File(StreamingFile):
+class S3File(CompressedFileMixin, StreamingFile):
     """A streaming file on S3. ``key`` is the full object key (with the location)."""
 
     storage: S3Storage
@@ -135,6 +140,7 @@ class S3File(StreamingFile):
         self._concurrency = 1
         self._executor: ThreadPoolExecutor | None = None
         self._content_encoding: str | None = None
+        self._stored_size: int | None = None
         #: ETag of the object this file committed (write mode, after ``close()``).
         self.etag: str | None = None
         super().__init__(name, mode, storage, key=key)
@@ -201,14 +207,36 @@ class S3File(StreamingFile):
             raise
         self._content_encoding = response.get("ContentEncoding")
         if "Range" not in params:
-            self._size = int(response["ContentLength"])
+            self._stored_size = int(response["ContentLength"])
+            if not self._decoding_gzip():
+                # A decoded gzip object's size is not the stored size: see _get_size().
+                self._size = self._stored_size
         elif self._size is None and "ContentRange" in response:
             self._size = int(str(response["ContentRange"]).rsplit("/", 1)[-1])
         body: IO[bytes] = response["Body"]
         if self._decoding_gzip():
-            stream: IO[bytes] = gzip.GzipFile(fileobj=body, mode="rb")  # type: ignore[assignment]
+            stream: IO[bytes] = self._decompress_file(mode="rb", file=body)  # type: ignore[assignment]
             return _SkipReader(stream, offset) if offset else stream  # type: ignore[return-value]
         return body
+
+    def _get_size(self) -> int:
+        """The size the reads return: for a gzip object read decoded, its decoded size."""
+        if not self._decoding_gzip():
+            return super()._get_size()
+        storage = self.storage
+        params = storage._download_parameters(self.key)
+        stored = self._stored_size
+        if stored is not None and _GZIP_TRAILER <= stored < _ISIZE_IS_EXACT_BELOW:
+            # The gzip trailer ends with the decoded size modulo 2**32, exact for any object
+            # this small (deflate expands at most 1032:1). One 4-byte ranged GET.
+            response = storage._call("get_object", Key=self.key, Range="bytes=-4", **params)
+            return int.from_bytes(response["Body"].read(), "little")
+        response = storage._call("get_object", Key=self.key, **params)
+        decoded = 0
+        with self._decompress_file(mode="rb", file=response["Body"]) as stream:
+            while chunk := stream.read(self.chunk_size):
+                decoded += len(chunk)
+        return decoded
 
     def _decoding_gzip(self) -> bool:
         return bool(self.storage.gzip) and self._content_encoding == "gzip"

@@ -64,6 +64,26 @@ _ARCHIVE_TYPES = {
     "compress": "application/x-compress",
 }
 
+# Encodings that browsers decode; a file of a web type so encoded is served decoded.
+_WEB_ENCODINGS = frozenset({"gzip", "br", "deflate"})
+_WEB_APPLICATION_TYPES = frozenset(
+    {
+        "application/javascript",
+        "application/json",
+        "application/xml",
+        "application/wasm",
+        "application/manifest+json",
+    }
+)
+
+
+def _is_encoded_web_file(content_type: str | None, encoding: str) -> bool:
+    """``.svgz``, ``.js.gz``, ``.css.br``: a web file stored compressed, not an archive."""
+    if encoding not in _WEB_ENCODINGS or not content_type:
+        return False
+    return content_type.startswith(("text/", "image/", "font/")) or content_type in _WEB_APPLICATION_TYPES
+
+
 DEFAULT_GZIP_CONTENT_TYPES = (
     "text/css",
     "text/javascript",
@@ -233,6 +253,12 @@ S3_OPTIONS = OptionSet(
         "multipart parts upload at once. Unset: 4.",
     ),
     Option(
+        "list_objects_v1",
+        default=False,
+        setting="AWS_S3_LIST_OBJECTS_V1",
+        doc="List with ListObjects (v1) for S3-compatible services without ListObjectsV2.",
+    ),
+    Option(
         "client_config",
         setting="AWS_S3_CLIENT_CONFIG",
         doc="botocore Config (retries, timeouts, pool size); replaces addressing_style, "
@@ -393,6 +419,7 @@ class S3Storage(CompressStorageMixin, BaseStorage):
     default_acl: str | None
     use_threads: bool
     transfer_config: Any
+    list_objects_v1: bool
     client_config: Any
 
     def __init__(self, *, cloudfront_signer: Any = _omitted, **kwargs: Any) -> None:
@@ -400,6 +427,9 @@ class S3Storage(CompressStorageMixin, BaseStorage):
         super().__init__(**kwargs)
         # A signer holds a private key: never write it into migrations.
         self._constructor_args[1].pop("cloudfront_signer", None)
+        #: Whether the signer was built from cloudfront_key_id/cloudfront_key (then a pickled or
+        #: copied storage builds it again instead of carrying it).
+        self._signer_from_keys = False
         if signer is not _omitted:
             self.cloudfront_signer = signer
         elif getattr(type(self), "cloudfront_signer", _omitted) is _omitted:
@@ -407,8 +437,20 @@ class S3Storage(CompressStorageMixin, BaseStorage):
                 self.cloudfront_signer = self.get_cloudfront_signer(
                     self.cloudfront_key_id, self.cloudfront_key
                 )
+                self._signer_from_keys = True
             else:
                 self.cloudfront_signer = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        if state.get("_signer_from_keys"):
+            state.pop("cloudfront_signer", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if state.get("_signer_from_keys") and self.cloudfront_key_id and self.cloudfront_key:
+            self.cloudfront_signer = self.get_cloudfront_signer(self.cloudfront_key_id, self.cloudfront_key)
 
     # -- configuration --------------------------------------------------------------------
 
@@ -642,14 +684,17 @@ class S3Storage(CompressStorageMixin, BaseStorage):
         """PutObject parameters for ``key``: object parameters, content type, ACL.
 
         The content type comes from ``object_parameters`` or the name, never from the
-        upload's ``content_type`` (which the browser chose). Archive names such as
-        ``.tar.gz`` get their archive type and no ``Content-Encoding``: their bytes are
-        stored and served as they are.
+        upload's ``content_type`` (which the browser chose). A compressed web file
+        (``.svgz``, ``.js.gz``, ``.css.br``) keeps its type and ``Content-Encoding``, as in
+        1.x. Archives (``.tar.gz``, ``.gz``, ``.bz2``, ``.xz``) get their archive type and no
+        ``Content-Encoding``: their bytes are stored and downloaded as they are.
         """
         params = self.get_object_parameters(key)
         if "ContentType" not in params:
             guessed, encoding = mimetypes.guess_type(key)
-            if encoding:
+            if encoding and _is_encoded_web_file(guessed, encoding):
+                params.setdefault("ContentEncoding", encoding)
+            elif encoding:
                 guessed = _ARCHIVE_TYPES.get(encoding, "application/octet-stream")
             params["ContentType"] = guessed or self.default_content_type
         if "ACL" not in params and self.default_acl:
@@ -729,7 +774,7 @@ class S3Storage(CompressStorageMixin, BaseStorage):
 
     def _iter_listing(self, prefix: str, delimiter: str | None = "/") -> Iterator[dict[str, Any]]:
         self.check_required()
-        paginator = self.client.get_paginator("list_objects_v2")
+        paginator = self.client.get_paginator("list_objects" if self.list_objects_v1 else "list_objects_v2")
         arguments: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": prefix}
         if delimiter:
             arguments["Delimiter"] = delimiter
@@ -739,13 +784,16 @@ class S3Storage(CompressStorageMixin, BaseStorage):
         prefix = self._normalize_name(path)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        directories: list[str] = []
+        # A dict keeps the order: some ListObjects (v1) servers repeat prefixes on every page.
+        directories: dict[str, None] = {}
         files: list[str] = []
         for page in self._iter_listing(prefix):
-            directories.extend(e["Prefix"][len(prefix) :].rstrip("/") for e in page.get("CommonPrefixes", ()))
+            directories.update(
+                dict.fromkeys(e["Prefix"][len(prefix) :].rstrip("/") for e in page.get("CommonPrefixes", ()))
+            )
             # A key equal to the prefix is the empty "folder marker" object: not a file.
             files.extend(n for e in page.get("Contents", ()) if (n := e["Key"][len(prefix) :]))
-        return directories, files
+        return list(directories), files
 
     # -- URLs -----------------------------------------------------------------------------
 
