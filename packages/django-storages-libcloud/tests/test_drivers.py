@@ -135,6 +135,28 @@ def test_aborted_stream_on_the_s3_driver_aborts_its_multipart_upload(
     assert not s3_storage.exists("multipart.bin")
 
 
+def test_aborted_azure_upload_leaves_only_invisible_uncommitted_blocks(
+    make_storage: Callable[..., Any], azure_entry: dict[str, Any]
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    storage = make_storage(azure_entry)
+    with pytest.raises(Interrupted), storage.open("blocks.bin", "wb") as f:
+        for chunk in pattern(4 * LibCloudFile.part_size):
+            f.write(chunk)
+        raise Interrupted
+    assert not storage.exists("blocks.bin")
+    assert storage.listdir("") == ([], [])
+    with pytest.raises(FileNotFoundError):
+        storage.open("blocks.bin", "rb")
+    # What is left is a blob with uncommitted blocks only: listed with include=uncommittedblobs.
+    driver = storage.driver
+    params = {"restype": "container", "comp": "list", "include": "uncommittedblobs"}
+    body = driver.connection.request(f"/{azure_entry['bucket']}", params=params).body
+    names = [n.text for n in ET.fromstring(body).iter("Name")]  # noqa: S314 - Azurite's answer
+    assert names in ([], ["blocks.bin"])
+
+
 def test_libcloud_local_driver_swallows_the_stream_error(local_entry: dict[str, Any]) -> None:
     """Why LOCAL uploads go to a temporary name and are checked: the driver itself, with
     locking off, reports an upload whose stream raised as a success (the object is there)."""

@@ -9,7 +9,8 @@ two parts waiting), and an aborted write makes that read raise, so the driver ne
 * S3 and S3-compatible drivers upload a multipart upload that libcloud aborts when the stream
   raises; nothing appears under the name.
 * Azure Blobs uploads blocks that are committed only after the stream ended; uncommitted
-  blocks are never visible.
+  blocks are never visible (Azure discards them at the next commit of the name, or after seven
+  days; they cannot be deleted safely: see the docs).
 * LOCAL writes in place and, with locking off, swallows the stream's error (libcloud's
   ``NoOpLockLocalStorage.__exit__`` returns the exception, which suppresses it). So the local
   upload goes to a hidden temporary name at the top of the container, is checked to have
