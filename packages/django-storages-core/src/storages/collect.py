@@ -40,8 +40,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.files.base import File
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
@@ -56,6 +58,7 @@ else:
     _MixinBase = object
 
 __all__ = [
+    "CollectManifestMixin",
     "CollectScope",
     "CollectStaticMixin",
     "ListedFile",
@@ -356,3 +359,88 @@ class CollectStaticMixin(_MixinBase):
     def get_created_time(self, name: str) -> datetime.datetime:
         self._collect_flush_if_open()
         return super().get_created_time(name)
+
+
+class CollectManifestMixin(ManifestFilesMixin):
+    """Django's hashed names and manifest, for a storage with :class:`CollectStaticMixin`.
+
+    Use it as ``class MyManifest(CollectManifestMixin, MyStaticStorage)``. Compared with
+    Django's ``ManifestFilesMixin`` alone:
+
+    * the manifest is read on first use, not in ``__init__`` (Django reads it whenever the
+      storage is built: a request in every process that merely constructs it);
+    * inside a collect scope, the hash of a file that a CSS file refers to comes from the
+      listing when its digest is the MD5 of the file's own bytes (see
+      :meth:`collect_source_md5`), instead of a download of the file.
+    """
+
+    def __init__(self, *args: Any, manifest_storage: Any = None, **kwargs: Any) -> None:
+        self._manifest_state: tuple[dict[str, str], str | None] | None = None
+        self._constructing = True
+        super().__init__(*args, manifest_storage=manifest_storage, **kwargs)
+        self._constructing = False
+        self._manifest_state = None
+
+    def collect_source_md5(self, name: str) -> str | None:
+        """Inside a scope, the hex MD5 of ``name``'s source bytes as the listing tells it.
+
+        The default trusts the listing's digest as that MD5 (the provider's listing gives MD5s
+        of the stored bytes, stored as they are). Override it to say ``None`` where the stored
+        bytes differ from the source (a storage that compresses them).
+        """
+        entry = self.collect_entry(name)  # type: ignore[attr-defined]
+        return entry.digest if entry is not None else None
+
+    def load_manifest(self) -> tuple[dict[str, str], str | None]:  # type: ignore[override]
+        if self._constructing:
+            return {}, None
+        loaded: Any = ManifestFilesMixin.load_manifest(self)
+        return dict(loaded[0]), loaded[1]
+
+    def _manifest(self) -> tuple[dict[str, str], str | None]:
+        if self._manifest_state is None:
+            self._manifest_state = self.load_manifest()
+        return self._manifest_state
+
+    @property
+    def hashed_files(self) -> dict[str, str]:
+        return self._manifest()[0]
+
+    @hashed_files.setter
+    def hashed_files(self, value: Any) -> None:
+        self._manifest_state = (value, self._manifest_state[1] if self._manifest_state else None)
+
+    @property  # type: ignore[override]
+    def manifest_hash(self) -> str | None:
+        return self._manifest()[1]
+
+    @manifest_hash.setter
+    def manifest_hash(self, value: str | None) -> None:
+        self._manifest_state = (self._manifest_state[0] if self._manifest_state else {}, value)
+
+    def hashed_name(self, name: str, content: Any = None, filename: str | None = None) -> str:
+        # Without content, Django downloads the stored file to hash it (a CSS file refers to a
+        # file not hashed yet). Django's hash is the MD5 of the bytes.
+        if content is None and type(self).file_hash is CollectManifestMixin.file_hash:
+            try:
+                md5 = self.collect_source_md5(urlsplit(unquote(filename or name)).path.strip())
+            except Exception:  # noqa: BLE001 - a name Django cannot hash this way: let it try
+                md5 = None
+            if md5 is not None:
+                content = _KnownHash(md5)
+        return str(super().hashed_name(name, content, filename))
+
+    def file_hash(self, name: str, content: Any = None) -> str | None:
+        if isinstance(content, _KnownHash):
+            return content.md5[:12]
+        return super().file_hash(name, content)
+
+
+class _KnownHash:
+    """Stands for a file's content whose MD5 is already known (from the listing)."""
+
+    def __init__(self, md5: str) -> None:
+        self.md5 = md5
+
+    def seek(self, offset: int) -> int:
+        return 0
