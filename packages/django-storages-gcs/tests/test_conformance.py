@@ -54,3 +54,16 @@ class TestGCSConformanceWithoutOverwrite(GCSKit):
     @pytest.fixture
     def storage(self, make_storage: Callable[..., Any]) -> Any:
         return make_storage(file_overwrite=False, querystring_auth=False)
+
+
+class TestGCSStaticConformance(GCSKit):
+    """Outside collectstatic the static storage answers every call from the server."""
+
+    listdir_entries = 10
+    public_class_path = "storages.backends.gcloud.GoogleCloudStaticStorage"
+
+    @pytest.fixture
+    def storage(self, make_storage: Callable[..., Any]) -> Any:
+        from storages.backends.gcloud import GoogleCloudStaticStorage
+
+        return make_storage(GoogleCloudStaticStorage, location="static")
