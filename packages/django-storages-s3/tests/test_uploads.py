@@ -145,3 +145,30 @@ def test_checksum_algorithm_reaches_every_part_and_the_completion(
     listed = complete["MultipartUpload"]["Parts"]
     assert [p["PartNumber"] for p in listed] == [1, 2, 3]
     assert all(p.get("ChecksumSHA256") for p in listed)
+
+
+def test_save_reads_a_part_only_when_it_can_be_sent(
+    make_storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Memory of save() is the parts in flight: no part read from the source waits for a slot.
+    import time
+
+    config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=2)
+    storage = make_storage(transfer_config=config)
+    waiting: list[int] = []
+    real_send, real_upload = S3File._send_part, S3File._upload_part
+
+    def send(self: S3File, data: bytes) -> None:
+        waiting.append(len(self._pending))
+        real_send(self, data)
+
+    def slow_upload(self: S3File, *args: Any) -> Any:
+        time.sleep(0.1)
+        return real_upload(self, *args)
+
+    monkeypatch.setattr(S3File, "_send_part", send)
+    monkeypatch.setattr(S3File, "_upload_part", slow_upload)
+    storage.save("slots.bin", File(io.BufferedReader(Unsized(30 * MiB))))
+    assert len(waiting) == 6
+    assert max(waiting) < 2
+    assert storage.size("slots.bin") == 30 * MiB

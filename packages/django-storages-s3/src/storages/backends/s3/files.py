@@ -4,8 +4,9 @@ Reads are one ``GetObject`` whose body is streamed (a ``Range`` header after a s
 is downloaded before it is read and no ``HeadObject`` precedes the ``GetObject``. Writes
 buffer one part: a file smaller than the multipart threshold is one ``PutObject``; a larger
 one becomes a multipart upload that is completed on ``close()`` and aborted when the ``with``
-block raises. Parts upload on a few threads at once (``transfer_config.max_concurrency``, 4 by
-default), so memory stays bounded by (parts in flight + 1) x part size.
+block raises. Parts upload on a few threads at once (``transfer_config.max_concurrency``, 5 by
+default), so memory stays bounded by (parts in flight + 1) x part size (``save()`` reads a
+part only when it can be sent: parts in flight x part size).
 
 Part sizes follow s3transfer: when the size is declared, the part size doubles until the
 object fits in S3's 10,000 parts; when it is not, the part size doubles every 900 parts, so
@@ -176,6 +177,18 @@ class S3File(CompressedFileMixin, StreamingFile):
             writer.bytes_written += len(data)
             return len(data)
         return int(self.write(data))
+
+    def wait_for_part_slot(self) -> None:
+        """Block until a part can be sent at once, so that the caller reads the next part only
+        then: memory holds the parts in flight and no part waiting for a slot."""
+        if self._failure is not None or self._upload_id is None:
+            return
+        while self._pending and len(self._pending) >= self._concurrency:
+            try:
+                self._parts.append(self._pending.pop(0).result())
+            except BaseException as exc:
+                self._fail(exc)  # final, as for any failed part (StreamingFile)
+                raise
 
     def part_size_for(self, number: int) -> int:
         """The size of part ``number`` (1-based): fixed for a declared size, else growing."""
