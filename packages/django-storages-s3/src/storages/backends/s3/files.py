@@ -4,7 +4,7 @@ Reads are one ``GetObject`` whose body is streamed (a ``Range`` header after a s
 is downloaded before it is read and no ``HeadObject`` precedes the ``GetObject``. Writes
 buffer one part: a file smaller than the multipart threshold is one ``PutObject``; a larger
 one becomes a multipart upload that is completed on ``close()`` and aborted when the ``with``
-block raises. Parts upload on a few threads at once (``transfer_config.max_concurrency``, 5 by
+block raises. Parts upload on a few threads at once (``transfer_config.max_concurrency``, 4 by
 default), so memory stays bounded by (parts in flight + 1) x part size (``save()`` reads a
 part only when it can be sent: parts in flight x part size).
 
