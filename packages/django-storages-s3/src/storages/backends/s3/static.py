@@ -13,12 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote, urlsplit
-
-from django.contrib.staticfiles.storage import ManifestFilesMixin
 
 from storages.backends.s3.storage import S3Storage
-from storages.collect import CollectStaticMixin, ListedFile
+from storages.collect import CollectManifestMixin, CollectStaticMixin, ListedFile
 from storages.compress import GzipCompressionWrapper, should_gzip
 from storages.utils import is_seekable, read_from_start
 
@@ -79,84 +76,18 @@ class S3StaticStorage(CollectStaticMixin, S3Storage):
         return should_gzip(key, params["ContentType"], self.gzip_content_types, params)
 
 
-class S3ManifestStaticStorage(ManifestFilesMixin, S3StaticStorage):  # type: ignore[misc]
+class S3ManifestStaticStorage(CollectManifestMixin, S3StaticStorage):  # type: ignore[misc]
     """S3 storage for static files with Django's hashed names and manifest.
 
-    The manifest is read once, on first use, not when the storage is constructed (Django
-    reads it in ``__init__``, a request for every process that merely imports the storage).
-    Inside ``collectstatic``, the post-processing's ``exists()``/``delete()``/``_save()`` per
-    hashed file cost no request when the hashed files are already stored, and the hash of a
-    referenced file comes from the listing's ETag instead of a download.
+    The manifest is read once, on first use (Django reads it in ``__init__``, a request for
+    every process that merely imports the storage). Inside ``collectstatic`` the
+    post-processing's ``exists()``/``delete()``/``_save()`` per hashed file cost no request when
+    the hashed files are stored already, and the hash of a file that a CSS file refers to comes
+    from the listing's ETag instead of a download (see
+    :class:`storages.collect.CollectManifestMixin`).
     """
 
-    def __init__(self, *args: Any, manifest_storage: Any = None, **kwargs: Any) -> None:
-        self._manifest_state: tuple[dict[str, str], str | None] | None = None
-        self._constructing = True
-        super().__init__(*args, manifest_storage=manifest_storage, **kwargs)
-        # ManifestFilesMixin.__init__ reads the manifest; here it is read on first use.
-        self._constructing = False
-        self._manifest_state = None
-
-    def load_manifest(self) -> tuple[dict[str, str], str | None]:  # type: ignore[override]
-        if self._constructing:
-            return {}, None
-        loaded: Any = ManifestFilesMixin.load_manifest(self)
-        return dict(loaded[0]), loaded[1]
-
-    def _manifest(self) -> tuple[dict[str, str], str | None]:
-        if self._manifest_state is None:
-            self._manifest_state = self.load_manifest()
-        return self._manifest_state
-
-    @property
-    def hashed_files(self) -> dict[str, str]:
-        return self._manifest()[0]
-
-    @hashed_files.setter
-    def hashed_files(self, value: Any) -> None:
-        self._manifest_state = (value, self._manifest_state[1] if self._manifest_state else None)
-
-    @property  # type: ignore[override]
-    def manifest_hash(self) -> str | None:
-        return self._manifest()[1]
-
-    @manifest_hash.setter
-    def manifest_hash(self, value: str | None) -> None:
-        self._manifest_state = (self._manifest_state[0] if self._manifest_state else {}, value)
-
-    def hashed_name(self, name: str, content: Any = None, filename: str | None = None) -> str:
-        # Without content, Django downloads the stored file to hash it (a CSS file refers to
-        # a file not hashed yet). Django's hash is the MD5 of the bytes, which is the ETag the
-        # collect scope's listing holds when the bytes were stored as they are.
-        if content is None and type(self).file_hash is S3ManifestStaticStorage.file_hash:
-            target = urlsplit(unquote(filename or name)).path.strip()
-            md5 = self._stored_md5(target)
-            if md5 is not None:
-                content = _KnownHash(md5)
-        return str(super().hashed_name(name, content, filename))
-
-    def file_hash(self, name: str, content: Any = None) -> str | None:
-        if isinstance(content, _KnownHash):
-            return content.md5[:12]
-        return super().file_hash(name, content)
-
-    def _stored_md5(self, name: str) -> str | None:
-        """Inside a collect scope, the MD5 of the stored bytes of ``name`` when they are its own."""
-        try:
-            entry = self.collect_entry(name)
-            key = self._normalize_name(name)
-        except Exception:  # noqa: BLE001 - a name Django cannot hash this way: let it try
-            return None
-        if entry is None or self._gzips(key):
-            return None  # not in a scope, not listed, or stored compressed
-        return entry.digest
-
-
-class _KnownHash:
-    """Stands for a file's content whose MD5 is already known (from the listing)."""
-
-    def __init__(self, md5: str) -> None:
-        self.md5 = md5
-
-    def seek(self, offset: int) -> int:
-        return 0
+    def collect_source_md5(self, name: str) -> str | None:
+        if self._gzips(self._normalize_name(name)):
+            return None  # stored compressed: the ETag is not the MD5 of the source bytes
+        return super().collect_source_md5(name)
