@@ -19,6 +19,7 @@ __all__ = [
     "CompressStorageMixin",
     "CompressedFileMixin",
     "GzipCompressionWrapper",
+    "SkipReader",
     "is_gzip_archive_name",
     "should_gzip",
 ]
@@ -92,3 +93,34 @@ class CompressedFileMixin:
 
     def _decompress_file(self, mode: str, file: IO[bytes], mtime: float = 0.0) -> gzip.GzipFile:
         return gzip.GzipFile(mode=mode, fileobj=file, mtime=mtime)
+
+
+class SkipReader(io.RawIOBase):
+    """Reads ``stream`` after discarding its first ``skip`` bytes.
+
+    For a position in decoded data that the server cannot seek to: a gzip-encoded object read
+    decoded after a ``seek()`` is read from its start and the decoded bytes before the position
+    are dropped, a chunk at a time.
+    """
+
+    def __init__(self, stream: IO[bytes], skip: int) -> None:
+        self._stream = stream
+        self._skip = skip
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._skip:
+            dropped = self._stream.read(min(self._skip, 1024 * 1024))
+            if not dropped:
+                self._skip = 0
+                break
+            self._skip -= len(dropped)
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()

@@ -22,6 +22,7 @@ import time
 import zlib
 from typing import IO, TYPE_CHECKING, Any
 
+from storages.compress import SkipReader
 from storages.files import StreamingFile
 
 if TYPE_CHECKING:
@@ -57,32 +58,6 @@ class _ResponseReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._response.close()
-        super().close()
-
-
-class _SkipReader(io.RawIOBase):
-    """Reads ``stream`` after discarding its first ``skip`` bytes (decoded gzip after a seek)."""
-
-    def __init__(self, stream: IO[bytes], skip: int) -> None:
-        self._stream = stream
-        self._skip = skip
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while self._skip:
-            dropped = self._stream.read(min(self._skip, 1024 * 1024))
-            if not dropped:
-                self._skip = 0
-                break
-            self._skip -= len(dropped)
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()
         super().close()
 
 
@@ -167,7 +142,7 @@ class GoogleCloudFile(StreamingFile):
         raw: IO[bytes] = _ResponseReader(response)  # type: ignore[assignment]
         if encoding == "gzip":
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-            return _SkipReader(stream, offset) if offset else stream  # type: ignore[return-value]
+            return SkipReader(stream, offset) if offset else stream  # type: ignore[return-value]
         return raw
 
     def _get_size(self) -> int:

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from django.conf import settings
 from s3transfer.utils import ChunksizeAdjuster
 
-from storages.compress import CompressedFileMixin
+from storages.compress import CompressedFileMixin, SkipReader
 from storages.exceptions import StorageConfigurationError
 from storages.files import StreamingFile
 
@@ -66,32 +66,6 @@ def buffer_size_problem() -> str | None:
         f"AWS_S3_FILE_BUFFER_SIZE is {size} bytes, but S3 refuses multipart parts smaller than "
         f"5 MiB; writes use 5 MiB parts. Set it to at least {MIN_PART_SIZE} or remove it."
     )
-
-
-class _SkipReader(io.RawIOBase):
-    """Reads ``stream`` after discarding its first ``skip`` bytes (decoded gzip after a seek)."""
-
-    def __init__(self, stream: IO[bytes], skip: int) -> None:
-        self._stream = stream
-        self._skip = skip
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while self._skip:
-            dropped = self._stream.read(min(self._skip, 1024 * 1024))
-            if not dropped:
-                self._skip = 0
-                break
-            self._skip -= len(dropped)
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
 
 
 class S3File(CompressedFileMixin, StreamingFile):
@@ -229,7 +203,7 @@ class S3File(CompressedFileMixin, StreamingFile):
         body: IO[bytes] = response["Body"]
         if self._decoding_gzip():
             stream: IO[bytes] = self._decompress_file(mode="rb", file=body)  # type: ignore[assignment]
-            return _SkipReader(stream, offset) if offset else stream  # type: ignore[return-value]
+            return SkipReader(stream, offset) if offset else stream  # type: ignore[return-value]
         return body
 
     def _get_size(self) -> int:
