@@ -206,9 +206,10 @@ def test_sixteen_threads_mixed_work_for_ten_seconds(make_storage: Callable[..., 
                 elif action == "exists":
                     assert storage.exists(name) == (name in last)
                 elif action == "listdir":
-                    assert sorted(storage.listdir(own)[1]) == sorted(
-                        n.rsplit("/", 1)[1] for n in last if n.startswith(own + "/")
-                    )
+                    listed = sorted(storage.listdir(own)[1])
+                    with lock:  # other threads change ``last`` meanwhile: read it under the lock
+                        expected = sorted(n.rsplit("/", 1)[1] for n in last if n.startswith(own + "/"))
+                    assert listed == expected
                 elif action == "delete":
                     storage.delete(name)
                     with lock:
