@@ -68,6 +68,12 @@ class CuttableProxy:
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             link = _Link(client, upstream)
             with self._lock:
+                # A cut or go_down() that came while this connection was being set up has
+                # already reset the registered ones: this one must not slip through.
+                if self._cut.is_set() or self._down.is_set():
+                    client.close()
+                    upstream.close()
+                    continue
                 self._sockets += [client, upstream]
                 self._links.append(link)
             threading.Thread(target=self._pipe, args=(client, upstream, link, False), daemon=True).start()
