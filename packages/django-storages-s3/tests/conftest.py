@@ -62,6 +62,20 @@ def bucket_name(endpoint_url: str) -> str:
 
 
 @pytest.fixture
+def raw(endpoint_url: str) -> Any:
+    """A boto3 client of its own, for changes made behind the storage's back."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture
 def make_storage(endpoint_url: str, bucket_name: str) -> Callable[..., Any]:
     """Build a storage class (S3Storage by default) on the test bucket."""
 

@@ -20,20 +20,6 @@ from django.utils.module_loading import import_string
 from storages.backends.s3 import S3File, S3Storage
 from storages.compress import GzipCompressionWrapper
 
-
-@pytest.fixture
-def raw(endpoint_url: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-
-
 # -- S3File and the connections ----------------------------------------------------------------
 
 

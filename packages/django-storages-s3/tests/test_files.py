@@ -6,23 +6,11 @@ import gzip
 import io
 from typing import Any
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def raw(endpoint_url: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
 
 
 def test_large_write_is_multipart_and_completed(make_storage: Any, count_requests: Any) -> None:

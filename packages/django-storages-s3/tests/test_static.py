@@ -54,20 +54,6 @@ def tree(tmp_path: Path) -> tuple[Path, list[Path]]:
     return root, paths
 
 
-@pytest.fixture
-def raw(endpoint_url: str) -> Any:
-    """A boto3 client of its own: changes "behind the storage's back"."""
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-
-
 def keys(raw: Any, bucket: str) -> list[str]:
     return sorted(item["Key"] for item in raw.list_objects_v2(Bucket=bucket).get("Contents", ()))
 
