@@ -14,26 +14,17 @@ throwaway RSA key made here, and the "RSA floor" row is that key's bare signatur
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
-import venv
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO))
+import _common
+from _common import BENCH
 
-from shared.testservers.gcs import gcs_server  # noqa: E402
-
-ORIGINAL = "django-storages[google]==1.14.6"
-BENCH_VENV = REPO / ".bench" / "original-1.14.6-gcs"
+ORIGINAL_VENV = BENCH / "original-1.14.6-gcs"
+ORIGINAL_REQUIREMENTS = ["django-storages[google]==1.14.6", "django>=5.2,<6", "cryptography"]
 
 WORKLOAD = r"""
-import hashlib, io, json, os, sys, threading, time, uuid
+import os, sys, time
+from _workload_common import COUNT, big_file, drain, measure, report, results, time_calls, transfer
 SIDE, ENDPOINT, BUCKET, BIG_MB, URLS, OBJECTS = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:7])
 os.environ["STORAGE_EMULATOR_HOST"] = ENDPOINT  # the original reaches the emulator only this way
 import django
@@ -47,7 +38,6 @@ from django.core.files.base import ContentFile
 from google.auth.credentials import AnonymousCredentials, Signing
 from google.oauth2 import service_account
 
-COUNT = [0]
 _request = requests.Session.request
 def counted(self, *args, **kwargs):
     COUNT[0] += 1
@@ -65,30 +55,6 @@ class SigningAnonymous(AnonymousCredentials, Signing):
     def signer_email(self): return SA.signer_email
     @property
     def signer(self): return SA.signer
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-class PeakRSS:
-    def __enter__(self):
-        self.base, self.peak, self.done = rss_mb(), rss_mb(), False
-        def watch():
-            while not self.done:
-                self.peak = max(self.peak, rss_mb()); time.sleep(0.01)
-        self.thread = threading.Thread(target=watch, daemon=True); self.thread.start(); return self
-    def __exit__(self, *exc):
-        self.done = True; self.thread.join(); self.peak = max(self.peak, rss_mb())
-
-results = {}
-def measure(label, fn):
-    COUNT[0] = 0
-    start = time.perf_counter()
-    fn()
-    results[label] = {"seconds": time.perf_counter() - start, "requests": COUNT[0]}
 
 from storages.backends.gcloud import GoogleCloudStorage
 options = {"bucket_name": BUCKET, "project_id": "bench", "location": SIDE}
@@ -120,12 +86,8 @@ if SIDE == "ours":
     signer = signed._signer()
     real_sign, fixed = signer.sign, SA.sign_bytes(b"x")
     signer.sign = lambda message: fixed
-    start = time.perf_counter()
-    for n in names:
-        signed.url(n)
-    elapsed = time.perf_counter() - start
+    time_calls("url() signed, signature excluded", signed.url, names)
     signer.sign = real_sign
-    results["url() signed, signature excluded"] = {"seconds": elapsed, "per_call_us": elapsed / URLS * 1e6, "requests": 0}
 
 measure("save 1 KB (x1)", lambda: signed.save("small/one.txt", ContentFile(b"x" * 1024)))
 measure(f"save 1 KB x{OBJECTS}", lambda: [signed.save(f"small/o{i}.txt", ContentFile(b"x" * 1024)) for i in range(OBJECTS)])
@@ -138,130 +100,49 @@ def read_small():
 measure(f"open().read() 1 KB x{OBJECTS}", read_small)
 measure("listdir", lambda: signed.listdir("small"))
 
-size = BIG_MB * 1024 * 1024
-chunk = hashlib.sha256(b"bench").digest() * (1024 * 1024 // 32)
-class Source(io.RawIOBase):
-    def __init__(self): self.left = size
-    def readable(self): return True
-    def readinto(self, buffer):
-        n = min(len(buffer), self.left, len(chunk)); buffer[:n] = chunk[:n]; self.left -= n; return n
-
-def transfer(label, fn):
-    with PeakRSS() as rss:
-        measure(label, fn)
-    results[label]["mb_per_s"] = BIG_MB / results[label]["seconds"]
-    results[label]["peak_rss_mb"] = rss.peak - rss.base
-
 # A file on disk: the original's save() needs a seekable file with a size.
-import tempfile
 from django.core.files import File
-with tempfile.NamedTemporaryFile(delete=False) as source_file:
-    source = Source()
-    while data := source.read(1024 * 1024):
-        source_file.write(data)
+source_file = big_file(BIG_MB)
 def save_big():
-    with open(source_file.name, "rb") as f:
+    with open(source_file, "rb") as f:
         signed.save("big.bin", File(f))
-transfer(f"save {BIG_MB} MB", save_big)
-os.unlink(source_file.name)
+transfer(f"save {BIG_MB} MB", save_big, BIG_MB)
+os.unlink(source_file)
 first_byte = []
 def read_big():
     start = time.perf_counter()
     with signed.open("big.bin", "rb") as f:
         f.read(1)
         first_byte.append(time.perf_counter() - start)
-        while f.read(1024 * 1024):
-            pass
-transfer(f"read {BIG_MB} MB", read_big)
+        drain(f)
+transfer(f"read {BIG_MB} MB", read_big, BIG_MB)
 results[f"read {BIG_MB} MB"]["ttfb_ms"] = first_byte[0] * 1000
-print("RESULTS " + json.dumps(results))
+report(results)
 """
 
 
-def ensure_original_venv() -> Path:
-    python = BENCH_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {BENCH_VENV} with {ORIGINAL} ...", flush=True)
-        venv.create(BENCH_VENV, with_pip=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", ORIGINAL, "django>=5.2,<6", "cryptography"],
-            check=True,
-        )
-    return python
-
-
-def run_side(
-    python: str, side: str, endpoint: str, bucket: str, sizes: list[int]
-) -> dict[str, dict[str, float]]:
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
-        script.write(WORKLOAD)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "STORAGE_EMULATOR"))}
-    env["PYTHONPATH"] = ""
-    try:
-        output = subprocess.run(
-            [python, script.name, side, endpoint, bucket, *map(str, sizes)],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tempfile.gettempdir(),
-            timeout=1800,
-        )
-    except subprocess.CalledProcessError as exc:
-        print(exc.stdout[-3000:], exc.stderr[-3000:])
-        raise
-    finally:
-        os.unlink(script.name)
-    line = next(x for x in output.stdout.splitlines() if x.startswith("RESULTS "))
-    return dict(json.loads(line[len("RESULTS ") :]))
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    args = parser.parse_args()
+    args = _common.parser(__doc__).parse_args()
     # MB of the big file, url() calls, small objects
     sizes = [16, 500, 50] if args.quick else [256, 10000, 200]
-    original_python = str(ensure_original_venv())
+    original_python = _common.original_python(ORIGINAL_VENV, ORIGINAL_REQUIREMENTS)
+    env = _common.workload_env(drop=("GOOGLE_", "STORAGE_EMULATOR"))
+    from shared.testservers.gcs import gcs_server
+
     with gcs_server() as server:
         bucket = server.create_bucket()
-        ours = run_side(sys.executable, "ours", server.url, bucket, sizes)
-        original = run_side(original_python, "original", server.url, bucket, sizes)
-    print()
-    header = (
-        f"{'benchmark':32} {'original':>12} {'ours':>12} {'ratio':>8} {'req orig':>9} {'req ours':>9}  extra"
-    )
-    print(header)
-    print("-" * len(header))
-    for label, mine in ours.items():
-        theirs = original.get(label, {})
-        metric = "per_call_us" if "per_call_us" in mine else "seconds"
-        unit = "us" if metric == "per_call_us" else "s"
-        a, b = theirs.get(metric, float("nan")), mine[metric]
-        ratio = a / b if b else float("inf")
-        extra = ""
-        if "mb_per_s" in mine:
-            extra = (
-                f"MB/s {theirs.get('mb_per_s', 0):.0f} -> {mine['mb_per_s']:.0f}; peak RSS +MB "
-                f"{theirs.get('peak_rss_mb', 0):.0f} -> {mine['peak_rss_mb']:.0f}"
-            )
-        if "ttfb_ms" in mine:
-            extra += f"; first byte ms {theirs.get('ttfb_ms', 0):.0f} -> {mine['ttfb_ms']:.0f}"
-        print(
-            f"{label:32} {a:>10.3f}{unit:2} {b:>10.3f}{unit:2} {ratio:>7.1f}x "
-            f"{int(theirs.get('requests', 0)):>9} {int(mine['requests']):>9}  {extra}"
+        ours, original = _common.run_both(
+            original_python, WORKLOAD, [server.url, bucket, *sizes], env=env, timeout=1800
         )
 
-    def over_floor(side: dict[str, dict[str, float]]) -> float:
+    def over_floor(side: _common.Results) -> float:
         # Each process against its own floor: the machine's load differs between the runs.
-        return side["url() signed"]["per_call_us"] / side["RSA floor (sign_bytes)"]["per_call_us"] - 1
+        return float(side["url() signed"]["per_call_us"] / side["RSA floor (sign_bytes)"]["per_call_us"] - 1)
 
-    print(
-        f"\nsigned url() over the RSA floor: ours {over_floor(ours):+.1%}, original {over_floor(original):+.1%}"
+    floor = (
+        f"signed url() over the RSA floor: ours {over_floor(ours):+.1%}, original {over_floor(original):+.1%}"
     )
-    print(
-        "ratio = original / ours (higher is better for ours); requests counted at requests.Session.request."
-    )
+    _common.print_table(ours, original, width=32, counted="at requests.Session.request", notes=[floor])
     return 0
 
 
