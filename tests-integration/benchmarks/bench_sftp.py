@@ -11,72 +11,45 @@ type sniffer does that over thousands of files). It prints and never asserts.
 The original ``django-storages==1.14.6`` and ``paramiko`` are installed from PyPI into their own
 virtualenv under ``.bench/`` (both distributions fill the ``storages`` namespace, so the original
 runs in a subprocess with that venv's Python). ``--size`` changes the amount (in MiB);
-``--skip-original`` measures only this repository's provider.
+``--quick`` moves 16 MiB for a smoke run; ``--skip-original`` measures only this repository's
+provider.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-import venv
 from pathlib import Path
-from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-BENCH = REPO / ".bench"
+import _common
+from _common import BENCH, ORIGINAL
+
 ORIGINAL_VENV = BENCH / "sftp-original"
-ORIGINAL_REQUIREMENTS = ["django-storages==1.14.6", "paramiko>=3.4", "Django>=4.2"]
-
-sys.path.insert(0, str(REPO))
+ORIGINAL_REQUIREMENTS = [ORIGINAL, "paramiko>=3.4", "Django>=4.2"]
 
 # The measurement itself runs in a child process: this is its source, used for both
 # implementations (the storage API is the same).
-WORKER = r'''
-import json, os, resource, sys, time
+WORKLOAD = r"""
+import time
+from _workload_common import Source, block, config, max_rss_kib, read_through, report, setup_django, write_through
 
-config = json.loads(sys.argv[1])
-import django
-from django.conf import settings
-settings.configure(USE_TZ=True, MEDIA_URL="/media/")
-django.setup()
+config = config()
+setup_django()
 from django.core.files.base import File
 from storages.backends.sftpstorage import SFTPStorage
 
-MiB = 1024 * 1024
 size = config["size"]
 storage = SFTPStorage(host=config["host"], params=config["params"],
                       known_host_file=config["known_hosts"], root_path=config["root"])
 storage.exists("warm-up")  # connect before measuring the baseline
-baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-block = os.urandom(MiB)
-
-class Source:
-    """size bytes of data, produced on the fly (never all in memory)."""
-    closed = False
-    def __init__(self):
-        self.left = size
-    def read(self, n=-1):
-        n = self.left if n is None or n < 0 else min(n, self.left)
-        out = (block * (n // MiB + 1))[:n] if n > MiB else block[:n]
-        self.left -= n
-        return out
-    def seekable(self):
-        return False
+baseline = max_rss_kib()
+block()
 
 started = time.perf_counter()
 if config["direction"] == "upload":
     if config["streaming_open"]:
-        with storage.open("bench.bin", "wb") as f:
-            src = Source()
-            while chunk := src.read(MiB):
-                f.write(chunk)
+        write_through(storage, "bench.bin", size)
     else:
-        storage._save("bench.bin", File(Source(), name="bench.bin"))
+        storage._save("bench.bin", File(Source(size), name="bench.bin"))
     moved = storage.size("bench.bin")
 elif config["direction"] == "small-read":
     f = storage.open("bench.bin", "rb")
@@ -86,60 +59,27 @@ elif config["direction"] == "small-read":
 elif config["direction"] == "connect":
     moved = 0
 else:
-    moved = 0
     f = storage.open("bench.bin", "rb")
-    while chunk := f.read(MiB):
-        moved += len(chunk)
+    moved, _ = read_through(f, started)
     f.close()
 elapsed = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = max_rss_kib()
 storage.close()
-print(json.dumps({"bytes": moved, "seconds": elapsed, "rss_above_baseline_kib": peak - baseline}))
-'''
-
-
-def original_python() -> str:
-    """The Python of a venv holding the original django-storages (created on first use)."""
-    python = ORIGINAL_VENV / "bin" / "python"
-    marker = ORIGINAL_VENV / ".installed"
-    if not marker.exists():
-        print(f"Installing {', '.join(ORIGINAL_REQUIREMENTS)} into {ORIGINAL_VENV} ...", flush=True)
-        venv.create(ORIGINAL_VENV, with_pip=True, clear=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *ORIGINAL_REQUIREMENTS],
-            check=True,
-        )
-        marker.write_text("\n".join(ORIGINAL_REQUIREMENTS))
-    return str(python)
-
-
-def run_worker(python: str, config: dict[str, Any]) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run(
-        [python, "-c", WORKER, json.dumps(config)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=1800,
-    )
-    if result.returncode != 0:
-        return {"error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+report({"bytes": moved, "seconds": elapsed, "rss_above_baseline_kib": peak - baseline})
+"""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=256, help="MiB moved each way (default 256)")
-    parser.add_argument("--skip-original", action="store_true", help="do not measure django-storages 1.14.6")
-    args = parser.parse_args()
+    args = _common.sized_parser(__doc__).parse_args()
+    size = _common.size_mib(args)
 
     from shared.testservers.proxy import cuttable_proxy
     from shared.testservers.sshd import sshd_server
 
     implementations = [("django-storages-sftp (this repo)", sys.executable, True)]
     if not args.skip_original:
-        implementations.append(("django-storages 1.14.6 (original)", original_python(), False))
+        python = _common.original_python(ORIGINAL_VENV, ORIGINAL_REQUIREMENTS)
+        implementations.append(("django-storages 1.14.6 (original)", python, False))
 
     rows = []
     small_reads: list[tuple[str, int | str]] = []
@@ -156,12 +96,12 @@ def main() -> None:
                     "params": server.params(),
                     "known_hosts": server.known_hosts,
                     "root": str(root),
-                    "size": args.size * 1024 * 1024,
+                    "size": size * 1024 * 1024,
                     "direction": direction,
                     "streaming_open": streaming_open,
                 }
-                print(f"{label}: {direction} of {args.size} MiB ...", flush=True)
-                rows.append((label, direction, run_worker(python, config)))
+                print(f"{label}: {direction} of {size} MiB ...", flush=True)
+                rows.append((label, direction, _common.run_worker(python, WORKLOAD, config)))
             # Bytes received for read(1024): a run that reads, less one that only connects.
             received = []
             for direction in ("connect", "small-read"):
@@ -175,7 +115,7 @@ def main() -> None:
                     "streaming_open": streaming_open,
                 }
                 before = proxy.bytes_to_client
-                result = run_worker(python, config)
+                result = _common.run_worker(python, WORKLOAD, config)
                 received.append(proxy.bytes_to_client - before if "error" not in result else -1)
             small_reads.append((label, received[1] - received[0] if min(received) >= 0 else "error"))
 
@@ -185,9 +125,7 @@ def main() -> None:
         if "error" in result:
             print(f"{label:36} {direction:9} {'error: ' + result['error']}")
             continue
-        rate = result["bytes"] / result["seconds"] / 1e6
-        rss = result["rss_above_baseline_kib"] / 1024
-        print(f"{label:36} {direction:9} {rate:8.1f} {rss:21.1f} MiB")
+        print(f"{label:36} {direction:9} {_common.mb_per_s(result):8.1f} {_common.rss_mib(result):21.1f} MiB")
     print()
     print(f"{'implementation':36} {'bytes received for open().read(1024) then close()':>50}")
     for label, received in small_reads:
