@@ -172,3 +172,62 @@ def test_save_reads_a_part_only_when_it_can_be_sent(
     assert len(waiting) == 6
     assert max(waiting) < 2
     assert storage.size("slots.bin") == 30 * MiB
+
+
+def test_save_stores_a_multipart_object_as_upload_fileobj_does(
+    make_storage: Any, raw: Any, bucket_name: str, count_requests: Any
+) -> None:
+    # s3transfer asks for CRC32 checksums (botocore's request_checksum_calculation defaults to
+    # "when_supported"): S3 then keeps the composite CRC32 of the parts. Without it, S3 (and
+    # moto) compute a full-object checksum over every byte once more at the completion.
+    data = bytes(range(256)) * (17 * MiB // 256)
+    raw.upload_fileobj(io.BytesIO(data), bucket_name, "by-s3transfer.bin")
+    storage = make_storage()
+    log = count_requests(storage)
+    storage.save("by-save.bin", ContentFile(data))
+    create = next(r for r in log.requests if r.operation == "CreateMultipartUpload")
+    assert create.headers["x-amz-checksum-algorithm"] == "CRC32"
+    theirs = raw.head_object(Bucket=bucket_name, Key="by-s3transfer.bin", ChecksumMode="ENABLED")
+    ours = raw.head_object(Bucket=bucket_name, Key="by-save.bin", ChecksumMode="ENABLED")
+    checksums = {k: v for k, v in ours.items() if k.startswith("Checksum")}
+    assert checksums == {k: v for k, v in theirs.items() if k.startswith("Checksum")}
+    assert set(checksums) >= {"ChecksumCRC32"}
+    assert (ours["ETag"], ours["ContentLength"]) == (theirs["ETag"], theirs["ContentLength"])
+
+
+def test_no_default_checksum_when_the_client_asks_for_checksums_only_when_required(
+    make_storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.config import Config
+
+    storage = make_storage(client_config=Config(request_checksum_calculation="when_required"))
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real_call = storage._call
+    monkeypatch.setattr(storage, "_call", lambda op, **kw: calls.append((op, kw)) or real_call(op, **kw))
+    storage.save("plain.bin", ContentFile(b"p" * (9 * MiB)))
+    storage.save("small.bin", ContentFile(b"small"))
+    assert [op for op, _ in calls] == [
+        "create_multipart_upload",
+        "upload_part",
+        "upload_part",
+        "complete_multipart_upload",
+        "put_object",
+    ]
+    assert not any("ChecksumAlgorithm" in kw for _, kw in calls)
+
+
+def test_a_given_full_object_checksum_is_not_overridden(
+    make_storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import hashlib
+
+    body = b"checked"
+    given = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    storage = make_storage(object_parameters={"ChecksumSHA256": given})
+    calls: list[dict[str, Any]] = []
+    real_call = storage._call
+    monkeypatch.setattr(storage, "_call", lambda op, **kw: calls.append(kw) or real_call(op, **kw))
+    storage.save("checked.bin", ContentFile(body))
+    assert calls[0]["ChecksumSHA256"] == given
+    assert "ChecksumAlgorithm" not in calls[0]

@@ -309,6 +309,11 @@ MAX_SHARED_CLIENTS = 16
 DEFAULT_UPLOAD_CONCURRENCY = 4
 
 
+#: Write parameters about checksums that are not a checksum value themselves.
+_CHECKSUM_OPTIONS = frozenset({"ChecksumAlgorithm", "ChecksumType"})
+#: s3transfer's default, and botocore's (``botocore.httpchecksum.DEFAULT_CHECKSUM_ALGORITHM``).
+DEFAULT_CHECKSUM_ALGORITHM = "CRC32"
+
 #: What ``save()`` follows without a ``transfer_config``: s3transfer's defaults (8 MiB parts
 #: above an 8 MiB threshold), as ``upload_fileobj`` in django-storages 1.x.
 DEFAULT_TRANSFER_CONFIG = TransferConfig()
@@ -700,7 +705,19 @@ class S3Storage(CompressStorageMixin, BaseStorage):
             params["ContentType"] = guessed or self.default_content_type
         if "ACL" not in params and self.default_acl:
             params["ACL"] = self.default_acl
+        self._set_default_checksum(params)
         return params
+
+    def _set_default_checksum(self, params: dict[str, Any]) -> None:
+        """``ChecksumAlgorithm=CRC32`` unless a checksum is given, as s3transfer (and so
+        ``upload_fileobj`` in 1.x) does with botocore's default ``request_checksum_calculation``
+        ("when_supported"): a multipart object then gets S3's composite CRC32 of its parts
+        instead of the full-object CRC that S3 would otherwise compute over every byte again."""
+        if any(k.startswith("Checksum") and k not in _CHECKSUM_OPTIONS for k in params):
+            return  # a full-object checksum given by the caller
+        config = self.client.meta.config
+        if getattr(config, "request_checksum_calculation", None) == "when_supported":
+            params.setdefault("ChecksumAlgorithm", DEFAULT_CHECKSUM_ALGORITHM)
 
     # -- Storage API ----------------------------------------------------------------------
 
