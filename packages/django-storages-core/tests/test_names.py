@@ -131,6 +131,22 @@ def test_overwrite_mode_naming_in_storage() -> None:
 def test_url_quote_encodes_reserved_characters() -> None:
     assert url_quote("a b&c+d#e?f%g ü.txt") == "a%20b%26c%2Bd%23e%3Ff%25g%20%C3%BC.txt"
     assert url_quote("dir/sub/x") == "dir/sub/x"
+    assert url_quote("a-b_c.d~e/F9") == "a-b_c.d~e/F9"
+    assert url_quote("\x7f\x00 ") == "%7F%00%20"
+
+
+@given(st.text())
+def test_url_quote_equals_urllib_quote_with_slash_and_tilde_safe(name: str) -> None:
+    from urllib.parse import quote
+
+    assert url_quote(name) == quote(name, safe="/~")
+
+
+@given(st.text(alphabet=st.characters(codec="ascii")))
+def test_url_quote_of_ascii_equals_urllib_quote(name: str) -> None:
+    from urllib.parse import quote
+
+    assert url_quote(name) == quote(name, safe="/~")
 
 
 _segment = st.one_of(
@@ -154,6 +170,25 @@ def test_no_generated_name_resolves_outside_the_location(name: str, location: st
     # Resolving the joined path as a filesystem would must stay below the location.
     resolved = pathlib.PurePosixPath("/", location or ".", relative)
     assert not any(p == ".." for p in resolved.parts)
+
+
+class _Name(str):
+    """A str subclass: ``normalize_name`` gives it the full algorithm, never the fast path."""
+
+
+def _outcome(name: str, max_bytes: int | None) -> str:
+    try:
+        return normalize_name(name, max_bytes)
+    except SuspiciousFileOperation as exc:
+        return f"refused: {exc}"
+
+
+@given(
+    st.one_of(st.lists(_segment, max_size=8).map("/".join), st.text()),
+    st.sampled_from([None, 4, 255]),
+)
+def test_the_fast_path_of_normalize_name_equals_the_full_algorithm(name: str, max_bytes: int | None) -> None:
+    assert _outcome(name, max_bytes) == _outcome(_Name(name), max_bytes)
 
 
 def test_compatibility_helpers_of_the_original_utils(monkeypatch: pytest.MonkeyPatch) -> None:

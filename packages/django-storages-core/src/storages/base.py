@@ -279,7 +279,9 @@ class BaseStorage(Storage):
         """The full key or path of ``name``: normalised, confined below the location."""
         relative = normalize_name(name)
         full = join_location(self._location, relative)
-        if self.max_name_bytes is not None and len(full.encode("utf-8")) > self.max_name_bytes:
+        limit = self.max_name_bytes
+        # A character is at most 4 bytes in UTF-8: most names need no encoding to know.
+        if limit is not None and len(full) * 4 > limit and len(full.encode("utf-8")) > limit:
             from django.core.exceptions import SuspiciousFileOperation
 
             raise SuspiciousFileOperation(

@@ -103,6 +103,10 @@ _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 # Anything that needs more than a pass-through: backslashes, empty, "." or ".." segments, a
 # leading slash or a drive letter. Names without these are returned as they are (fast path).
 _NEEDS_NORMALIZING = re.compile(r"\\|//|(?:^|/)\.{1,2}(?:/|$)|^/|^[A-Za-z]:")
+# A cheap superset of the two above, in one search: a control character or a backslash, "//",
+# a segment that starts with a dot, a leading slash or a drive letter. A name without any takes
+# the fast path (dot files take the full one, which keeps them).
+_NEEDS_A_LOOK = re.compile("[\x00-\x1f\x7f\\\\]|/[/.]|^[./]|^[A-Za-z]:")
 
 
 def _check_characters(name: str) -> None:
@@ -143,6 +147,8 @@ def normalize_name(name: str | os.PathLike[str], max_bytes: int | None = None) -
     * a trailing slash is kept (it marks a "directory" for ``listdir`` and ``url``);
     * ``max_bytes`` limits the UTF-8 length of the result.
     """
+    if type(name) is str and _NEEDS_A_LOOK.search(name) is None:
+        return name if max_bytes is None else _check_length(name, name, max_bytes)
     if isinstance(name, pathlib.PurePath):
         name = name.as_posix()
     raw = os.fspath(name)
@@ -242,8 +248,21 @@ def get_available_overwrite_name(name: str, max_length: int | None) -> str:
     return name
 
 
+#: Characters ``url_quote`` leaves as they are: RFC 3986's unreserved ones and ``/``.
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+_URL_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-~/]")
+# A table for str.translate, indexed by code point: a list, so that no lookup ever misses.
+_ASCII_QUOTED = [chr(i) if chr(i) in _URL_SAFE else f"%{i:02X}" for i in range(128)]
+
+
 def url_quote(name: str) -> str:
-    """Percent-encode a storage name for a URL path (``/`` stays, ``+&#?%`` and spaces do not)."""
+    """Percent-encode a storage name for a URL path (``/`` stays, ``+&#?%`` and spaces do not).
+
+    Equal to ``urllib.parse.quote(name, safe="/~")``; ASCII names skip its per-byte loop."""
+    if _URL_UNSAFE.search(name) is None:
+        return name
+    if name.isascii():
+        return name.translate(_ASCII_QUOTED)
     return quote(name, safe="/~")
 
 
