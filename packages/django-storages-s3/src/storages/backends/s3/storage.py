@@ -894,7 +894,7 @@ class S3Storage(CompressStorageMixin, BaseStorage):
         http_method: str | None = None,
     ) -> str:
         key = self._normalize_name(name)
-        params = dict(parameters or {})
+        params = dict(parameters) if parameters else {}
         if expire is None:
             expire = self.querystring_expire
         if self.custom_domain:
