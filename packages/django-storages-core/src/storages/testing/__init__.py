@@ -5,5 +5,6 @@ Install with the ``testing`` extra: ``pip install "django-storages-core[testing]
 
 from storages.testing.conformance import StorageConformanceTests
 from storages.testing.django_settings import configure_django
+from storages.testing.threads import run_threads
 
-__all__ = ["StorageConformanceTests", "configure_django"]
+__all__ = ["StorageConformanceTests", "configure_django", "run_threads"]
