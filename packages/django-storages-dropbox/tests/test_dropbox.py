@@ -27,6 +27,7 @@ from storages.backends.dropbox import (
     DropboxStorageException,
 )
 from storages.exceptions import StorageWriteError
+from storages.testing import run_threads
 
 Make = Callable[..., Any]
 MiB = 1024 * 1024
@@ -530,39 +531,28 @@ def test_without_the_ca_bundle_the_fake_certificate_is_refused(make_storage: Mak
 
 @pytest.mark.timeout(90)
 def test_16_threads_for_10_seconds_of_mixed_use(make_storage: Make, fake: FakeDropbox) -> None:
-    import threading
-
     storage = make_storage(write_mode="overwrite")
     fake.connections_opened = 0
-    errors: list[BaseException] = []
     operations = [0]
     stop = time.monotonic() + 10
 
     def work(index: int) -> None:
         version = 0
-        try:
-            while time.monotonic() < stop:
-                version += 1
-                name = f"mixed/t{index}/f{version % 3}.bin"
-                data = f"{index}:{version}:".encode() * (1 + version % 50)
-                storage.save(name, ContentFile(data))
-                assert read(storage, name) == data, "a read returned something else than the last write"
-                assert storage.exists(name)
-                assert storage.size(name) == len(data)
-                assert name.rsplit("/", 1)[1] in storage.listdir(f"mixed/t{index}")[1]
-                if version % 4 == 0:
-                    storage.delete(name)
-                    assert not storage.exists(name)
-                operations[0] += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        while time.monotonic() < stop:
+            version += 1
+            name = f"mixed/t{index}/f{version % 3}.bin"
+            data = f"{index}:{version}:".encode() * (1 + version % 50)
+            storage.save(name, ContentFile(data))
+            assert read(storage, name) == data, "a read returned something else than the last write"
+            assert storage.exists(name)
+            assert storage.size(name) == len(data)
+            assert name.rsplit("/", 1)[1] in storage.listdir(f"mixed/t{index}")[1]
+            if version % 4 == 0:
+                storage.delete(name)
+                assert not storage.exists(name)
+            operations[0] += 1
 
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(16)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert errors == []
+    run_threads(work)
     assert operations[0] > 16
     # Kept alive and bounded: 16 threads never open more than the pool's 16 connections.
     assert fake.connections_opened <= 16, "the storage opened more connections than its pool allows"

@@ -22,6 +22,7 @@ from django.test import override_settings
 
 from shared.testservers.ftp import FTPServer, ftp_server
 from storages.backends.ftp import FTPStorage, FTPStorageException
+from storages.testing import run_threads
 
 MiB = 1024 * 1024
 
@@ -515,39 +516,30 @@ def test_sixteen_threads_share_a_bounded_pool(make_storage: StorageFactory) -> N
     server: FTPServer = make_storage.server  # type: ignore[attr-defined]
     storage = make_storage(max_connections=4, allow_overwrite=True)
     mark = server.mark()
-    errors: list[BaseException] = []
     latest: dict[str, bytes] = {}
     locks = {f"shared/{i}.bin": threading.Lock() for i in range(4)}
     stop = time.monotonic() + 10
 
     def work(index: int) -> None:
         counter = 0
-        try:
-            while time.monotonic() < stop:
-                counter += 1
-                name = f"shared/{(index + counter) % 4}.bin"
-                with locks[name]:
-                    payload = f"{index}:{counter}:".encode() + os.urandom(100 + counter % 5000)
-                    storage.save(name, ContentFile(payload))
-                    latest[name] = payload
-                    with storage.open(name, "rb") as f:
-                        assert f.read() == latest[name]
-                    assert storage.exists(name)
-                    assert storage.size(name) == len(payload)
-                own = f"own/{index}-{counter}.txt"
-                storage.save(own, ContentFile(b"mine"))
-                assert own.rsplit("/", 1)[1] in storage.listdir("own")[1]
-                storage.delete(own)
-                assert not storage.exists(own)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        while time.monotonic() < stop:
+            counter += 1
+            name = f"shared/{(index + counter) % 4}.bin"
+            with locks[name]:
+                payload = f"{index}:{counter}:".encode() + os.urandom(100 + counter % 5000)
+                storage.save(name, ContentFile(payload))
+                latest[name] = payload
+                with storage.open(name, "rb") as f:
+                    assert f.read() == latest[name]
+                assert storage.exists(name)
+                assert storage.size(name) == len(payload)
+            own = f"own/{index}-{counter}.txt"
+            storage.save(own, ContentFile(b"mine"))
+            assert own.rsplit("/", 1)[1] in storage.listdir("own")[1]
+            storage.delete(own)
+            assert not storage.exists(own)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    run_threads(work)
     logins = server.commands_since(mark).count("USER django")
     assert 1 <= logins <= 4
     assert len(storage._pool) <= 4

@@ -7,7 +7,6 @@ import datetime
 import hashlib
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from libcloud.storage.base import Container
 from shared.testservers.proxy import cuttable_proxy
 from storages.backends.apache_libcloud import LibCloudFile
 from storages.backends.apache_libcloud._files import TEMPORARY_PREFIX
+from storages.testing import run_threads
 
 MiB = 1024 * 1024
 
@@ -437,26 +437,14 @@ def test_unreachable_host_is_a_clear_error_without_the_key(
 
 
 def test_sixteen_threads_share_one_storage(storage: Any) -> None:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(16)
-
     def work(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for round_ in range(5):
-                payload = f"{index}-{round_}".encode() * 100
-                name = storage.save(f"threads/{index}.txt", ContentFile(payload))
-                with storage.open(name, "rb") as f:
-                    assert f.read() == payload
-                assert storage.exists(name)
-                storage.listdir("threads")
-                storage.delete(name)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for round_ in range(5):
+            payload = f"{index}-{round_}".encode() * 100
+            name = storage.save(f"threads/{index}.txt", ContentFile(payload))
+            with storage.open(name, "rb") as f:
+                assert f.read() == payload
+            assert storage.exists(name)
+            storage.listdir("threads")
+            storage.delete(name)
 
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(16)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert errors == []
+    run_threads(work, timeout=120)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import threading
 import warnings
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.test import override_settings
 
 from storages.backends.s3 import S3File, S3ManifestStaticStorage, S3StaticStorage, S3Storage
 from storages.exceptions import MissingOptionError
+from storages.testing import run_threads
 
 ORIGINAL_OPTIONS = {
     "access_key",
@@ -263,25 +263,14 @@ def test_one_client_per_configuration(make_storage: Any) -> None:
 def test_sixteen_threads_share_one_client(make_storage: Any) -> None:
     storage = make_storage()
     clients: list[Any] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(16)
 
     def work(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            clients.append(storage.client)
-            name = storage.save(f"t/{index}.txt", ContentFile(str(index).encode()))
-            with storage.open(name) as f:
-                assert f.read() == str(index).encode()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        clients.append(storage.client)
+        name = storage.save(f"t/{index}.txt", ContentFile(str(index).encode()))
+        with storage.open(name) as f:
+            assert f.read() == str(index).encode()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    run_threads(work)
     assert len({id(c) for c in clients}) == 1
     assert len(storage.listdir("t")[1]) == 16
 

@@ -25,6 +25,7 @@ from shared.testservers.proxy import CuttableProxy, cuttable_proxy
 from shared.testservers.sshd import SSHServer
 from storages.backends.sftpstorage import SFTPStorage
 from storages.exceptions import StorageConfigurationError, StorageWriteError
+from storages.testing import run_threads
 
 MiB = 1024 * 1024
 KiB = 1024
@@ -130,22 +131,11 @@ def test_24_concurrent_saves_against_default_sshd_limits(
 ) -> None:
     # The proxy counts the TCP connections; the sshd behind it has MaxStartups 10:30:100.
     storage = through_proxy(timeout=30.0)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(24)
 
     def save(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            storage.save(f"c/{index}.bin", ContentFile(os.urandom(100_000)))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        storage.save(f"c/{index}.bin", ContentFile(os.urandom(100_000)))
 
-    threads = [threading.Thread(target=save, args=(i,)) for i in range(24)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    run_threads(save, count=24)
     assert len(storage.listdir("c")[1]) == 24
     assert proxy.connections_accepted <= storage.max_connections == 2
     assert "MaxStartups" not in sshd.log

@@ -9,7 +9,6 @@ import os
 import pickle
 import socket
 import stat
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from django.test import override_settings
 from shared.testservers.sshd import SSHServer
 from storages.backends.sftpstorage import SFTPStorage, UnknownHostKeyError, UnknownHostKeyWarning
 from storages.exceptions import MissingOptionError, StorageConfigurationError
+from storages.testing import run_threads
 
 MiB = 1024 * 1024
 
@@ -366,26 +366,15 @@ def test_server_restart_between_calls(make_storage: Any, sshd: SSHServer) -> Non
 
 def test_sixteen_threads_share_a_small_pool(make_storage: Any) -> None:
     storage = make_storage()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(16)
 
     def work(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for round_ in range(5):
-                name = storage.save(f"t{index}/{round_}.bin", ContentFile(os.urandom(50_000)))
-                with storage.open(name) as f:
-                    assert len(f.read()) == 50_000
-                assert storage.listdir(f"t{index}")[1]
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for round_ in range(5):
+            name = storage.save(f"t{index}/{round_}.bin", ContentFile(os.urandom(50_000)))
+            with storage.open(name) as f:
+                assert len(f.read()) == 50_000
+            assert storage.listdir(f"t{index}")[1]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    run_threads(work, timeout=120)
     assert len(storage._pool) <= storage.max_idle_connections
 
 
