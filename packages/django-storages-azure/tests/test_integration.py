@@ -84,6 +84,27 @@ def test_archives_are_stored_and_read_as_they_are(
         assert f.read() == payload
 
 
+@pytest.mark.parametrize(
+    ("name", "content_type", "encoding"),
+    [
+        ("icon.svgz", "image/svg+xml", "gzip"),
+        ("app.js.gz", "text/javascript", "gzip"),
+        ("site.css.br", "text/css", "br"),
+    ],
+)
+def test_compressed_web_files_keep_their_type_and_encoding(
+    make_storage: Callable[..., Any], name: str, content_type: str, encoding: str
+) -> None:
+    # As in 1.x: browsers decode them when the blob is served with its Content-Encoding.
+    storage = make_storage()
+    payload = b"compressed bytes, stored and read as they are"
+    saved = storage.save(name, ContentFile(payload))
+    settings = storage.client.get_blob_client(saved).get_blob_properties().content_settings
+    assert (settings.content_type, settings.content_encoding) == (content_type, encoding)
+    with storage.open(saved) as f:
+        assert f.read() == payload
+
+
 def test_missing_azurite_fails_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     from shared.testservers import azurite as helper
     from shared.testservers import serve

@@ -6,7 +6,9 @@ import gzip
 import io
 import tracemalloc
 
-from storages.compress import GzipCompressionWrapper, is_gzip_archive_name, should_gzip
+import pytest
+
+from storages.compress import GzipCompressionWrapper, guess_content_type, is_gzip_archive_name, should_gzip
 
 
 class Endless(io.RawIOBase):
@@ -70,3 +72,25 @@ def test_compatibility_mixins_of_the_original_module() -> None:
     compressed = CompressStorageMixin()._compress_content(io.BytesIO(b"mixin data")).read()
     with CompressedFileMixin()._decompress_file("rb", io.BytesIO(compressed)) as unpacked:
         assert unpacked.read() == b"mixin data"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("photo.jpg", ("image/jpeg", None)),
+        ("unknown.zzz", ("application/x-default", None)),
+        ("icon.svgz", ("image/svg+xml", "gzip")),
+        ("app.js.gz", ("text/javascript", "gzip")),
+        ("site.css.br", ("text/css", "br")),
+        ("data.json.gz", ("application/json", "gzip")),
+        ("backup.tar.gz", ("application/gzip", None)),
+        ("dump.sql.gz", ("application/gzip", None)),
+        ("logs.tar.bz2", ("application/x-bzip2", None)),
+        ("image.tar.xz", ("application/x-xz", None)),
+        ("bundle.tgz", ("application/gzip", None)),
+    ],
+)
+def test_guess_content_type_keeps_web_encodings_and_labels_archives(
+    name: str, expected: tuple[str, str | None]
+) -> None:
+    assert guess_content_type(name, "application/x-default") == expected

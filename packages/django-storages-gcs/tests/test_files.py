@@ -101,6 +101,23 @@ def test_archives_keep_their_bytes(make_storage: Callable[..., Any], name: str) 
         assert f.read() == data
 
 
+@pytest.mark.parametrize(
+    ("name", "content_type"), [("icon.svgz", "image/svg+xml"), ("app.js.gz", "text/javascript")]
+)
+def test_compressed_web_files_keep_their_type_and_encoding(
+    make_storage: Callable[..., Any], name: str, content_type: str
+) -> None:
+    # As in 1.x: the blob is served with its Content-Encoding, and never gzipped a second time.
+    storage = make_storage(gzip=True, gzip_content_types=(content_type,))
+    data = gzip.compress(b"<svg/> or a script")
+    storage.save(name, ContentFile(data))
+    raw, properties = stored(storage, name)
+    assert raw == data
+    assert (properties["contentType"], properties["contentEncoding"]) == (content_type, "gzip")
+    with storage.open(name) as f:
+        assert f.read() == b"<svg/> or a script"  # decoded once, as GCS serves it
+
+
 def test_content_type_comes_from_the_name_not_the_browser(storage: Any) -> None:
     upload = SimpleUploadedFile("evil.html", b"<script>", content_type="text/html")
     storage.save("avatar.png", upload)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import mimetypes
 import zlib
 from typing import IO, Any, Protocol
 
@@ -20,6 +21,7 @@ __all__ = [
     "CompressedFileMixin",
     "GzipCompressionWrapper",
     "SkipReader",
+    "guess_content_type",
     "is_gzip_archive_name",
     "should_gzip",
 ]
@@ -64,6 +66,50 @@ class GzipCompressionWrapper(io.RawIOBase):
         view[:count] = self._pending[:count]
         del self._pending[:count]
         return count
+
+
+# Content types for names of compressed archives: their bytes are stored and served as they
+# are, so the type describes the archive and no ``Content-Encoding`` is set (#917, #451).
+_ARCHIVE_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "br": "application/x-brotli",
+    "compress": "application/x-compress",
+}
+
+# Encodings that browsers decode; a file of a web type so encoded is served decoded.
+_WEB_ENCODINGS = frozenset({"gzip", "br", "deflate"})
+_WEB_APPLICATION_TYPES = frozenset(
+    {
+        "application/javascript",
+        "application/json",
+        "application/xml",
+        "application/wasm",
+        "application/manifest+json",
+    }
+)
+
+
+def guess_content_type(name: str, default: str = "application/octet-stream") -> tuple[str, str | None]:
+    """The content type and ``Content-Encoding`` to store ``name`` with, from its name.
+
+    A web file stored compressed (``.svgz``, ``.js.gz``, ``.css.br``) keeps its type and its
+    encoding, so that browsers decode it, as django-storages 1.x did. An archive (``.tar.gz``,
+    ``.sql.gz``, ``.bz2``, ``.xz``) gets its archive type and no encoding: its bytes are
+    downloaded as they are (1.x labelled them ``Content-Encoding: gzip`` and browsers unpacked
+    the download).
+    """
+    guessed, encoding = mimetypes.guess_type(name)
+    if encoding is None:
+        return guessed or default, None
+    if (
+        guessed
+        and encoding in _WEB_ENCODINGS
+        and (guessed.startswith(("text/", "image/", "font/")) or guessed in _WEB_APPLICATION_TYPES)
+    ):
+        return guessed, encoding
+    return _ARCHIVE_TYPES.get(encoding, "application/octet-stream"), None
 
 
 def is_gzip_archive_name(name: str) -> bool:

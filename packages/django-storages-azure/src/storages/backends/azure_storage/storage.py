@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import math
-import mimetypes
 import threading
 import time
 import warnings
@@ -21,6 +20,7 @@ from storages.backends.azure_storage.files import AzureStorageFile
 from storages.backends.azure_storage.http import MAX_IDLE_SECONDS, make_session
 from storages.backends.azure_storage.signing import BlobSasSigner, sas_permission
 from storages.base import BaseStorage
+from storages.compress import guess_content_type
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
 from storages.files import copy_stream
 from storages.options import Option, OptionSet
@@ -46,16 +46,6 @@ __all__ = ["AzureStorage"]
 #: Azure's limits on blob names (characters, path segments).
 MAX_NAME_CHARACTERS = 1024
 MAX_SEGMENTS = 254
-
-# Content types for names that are compressed archives: the bytes are stored and served as
-# they are, so the type describes the archive and no ``Content-Encoding`` is set.
-_ARCHIVE_TYPES = {
-    "gzip": "application/gzip",
-    "bzip2": "application/x-bzip2",
-    "xz": "application/x-xz",
-    "br": "application/x-brotli",
-    "compress": "application/x-compress",
-}
 
 #: Retries when ``client_options`` names none: a refused connection is retried once after
 #: about half a second, a read that timed out is not retried (the call raises within
@@ -401,13 +391,15 @@ class AzureStorage(BaseStorage):
         """Content settings of an upload to ``key``.
 
         The type comes from ``object_parameters`` or the name, never from the uploaded file's
-        ``content_type`` (which the browser chose). Archive names such as ``.tar.gz`` get their
-        archive type and no ``Content-Encoding``: their bytes are stored and served as they are.
+        ``content_type`` (which the browser chose). A compressed web file (``.svgz``,
+        ``.js.gz``) keeps its type and ``Content-Encoding`` as in 1.x; archive names such as
+        ``.tar.gz`` get their archive type and no ``Content-Encoding``: their bytes are stored
+        and served as they are.
         """
-        guessed, encoding = mimetypes.guess_type(key)
+        content_type, encoding = guess_content_type(key, self.default_content_type)
+        params: dict[str, Any] = {"content_type": content_type}
         if encoding:
-            guessed = _ARCHIVE_TYPES.get(encoding, "application/octet-stream")
-        params: dict[str, Any] = {"content_type": guessed or self.default_content_type}
+            params["content_encoding"] = encoding
         if self.cache_control:
             params["cache_control"] = self.cache_control
         params.update(self.get_object_parameters(key))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime
-import mimetypes
 import os
 import threading
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from storages.backends.gcloud import signing
 from storages.backends.gcloud.files import RESUMABLE_CHUNK_MULTIPLE, GoogleCloudFile
 from storages.backends.gcloud.signing import V4Signer, expiration_seconds
 from storages.base import BaseStorage
-from storages.compress import GzipCompressionWrapper, should_gzip
+from storages.compress import GzipCompressionWrapper, guess_content_type, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
 from storages.files import copy_stream
 from storages.options import Option, OptionSet
@@ -61,16 +60,6 @@ OBJECT_PARAMETERS = frozenset(
         "event_based_hold",
     }
 )
-
-# Names of compressed archives keep their bytes: their type says what they are and no
-# Content-Encoding is set (GCS would otherwise decompress them when served).
-_ARCHIVE_TYPES = {
-    "gzip": "application/gzip",
-    "bzip2": "application/x-bzip2",
-    "xz": "application/x-xz",
-    "br": "application/x-brotli",
-    "compress": "application/x-compress",
-}
 
 DEFAULT_GZIP_CONTENT_TYPES = (
     "text/css",
@@ -456,15 +445,15 @@ class GoogleCloudStorage(BaseStorage):
         """Blob properties of an upload to ``key``, with its content type and ACL.
 
         The content type comes from ``object_parameters`` or the name, never from the
-        browser's claim (``content.content_type``). Archive names (``.gz``, ``.tgz``) get their
+        browser's claim (``content.content_type``). A compressed web file (``.svgz``, ``.js.gz``)
+        keeps its type and Content-Encoding as in 1.x; archive names (``.gz``, ``.tgz``) get their
         archive type and no Content-Encoding: their bytes are stored and served as they are.
         """
         params = self.get_object_parameters(key)
         if not params.get(CONTENT_TYPE):
-            guessed, encoding = mimetypes.guess_type(key)
+            params[CONTENT_TYPE], encoding = guess_content_type(key)
             if encoding:
-                guessed = _ARCHIVE_TYPES.get(encoding, "application/octet-stream")
-            params[CONTENT_TYPE] = guessed or "application/octet-stream"
+                params.setdefault(CONTENT_ENCODING, encoding)
         acl = params.get("acl") or self.default_acl
         params.pop("acl", None)
         if acl:

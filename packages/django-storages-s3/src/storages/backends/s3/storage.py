@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import mimetypes
 import re
 import threading
 import warnings
@@ -21,7 +20,7 @@ from storages.backends.s3.cloudfront import get_cloudfront_signer
 from storages.backends.s3.files import MIN_PART_SIZE, S3File, buffer_size_problem
 from storages.backends.s3.signing import BucketEndpoint, SigV4Presigner, query_parameter_name
 from storages.base import BaseStorage
-from storages.compress import CompressStorageMixin, should_gzip
+from storages.compress import CompressStorageMixin, guess_content_type, should_gzip
 from storages.exceptions import MissingDependencyError, StorageConfigurationError
 from storages.options import Option, OptionSet
 from storages.utils import check_location, normalize_name, read_from_start, setting_time
@@ -53,36 +52,6 @@ DOWNLOAD_PARAMETERS = frozenset(
     }
 )
 _SSE_CUSTOMER = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
-
-# Content types for names that are compressed archives: the bytes are stored as they are, so
-# the type describes the archive and no ``Content-Encoding`` is set (django-storages#917).
-_ARCHIVE_TYPES = {
-    "gzip": "application/gzip",
-    "bzip2": "application/x-bzip2",
-    "xz": "application/x-xz",
-    "br": "application/x-brotli",
-    "compress": "application/x-compress",
-}
-
-# Encodings that browsers decode; a file of a web type so encoded is served decoded.
-_WEB_ENCODINGS = frozenset({"gzip", "br", "deflate"})
-_WEB_APPLICATION_TYPES = frozenset(
-    {
-        "application/javascript",
-        "application/json",
-        "application/xml",
-        "application/wasm",
-        "application/manifest+json",
-    }
-)
-
-
-def _is_encoded_web_file(content_type: str | None, encoding: str) -> bool:
-    """``.svgz``, ``.js.gz``, ``.css.br``: a web file stored compressed, not an archive."""
-    if encoding not in _WEB_ENCODINGS or not content_type:
-        return False
-    return content_type.startswith(("text/", "image/", "font/")) or content_type in _WEB_APPLICATION_TYPES
-
 
 DEFAULT_GZIP_CONTENT_TYPES = (
     "text/css",
@@ -697,12 +666,9 @@ class S3Storage(CompressStorageMixin, BaseStorage):
         """
         params = self.get_object_parameters(key)
         if "ContentType" not in params:
-            guessed, encoding = mimetypes.guess_type(key)
-            if encoding and _is_encoded_web_file(guessed, encoding):
+            params["ContentType"], encoding = guess_content_type(key, self.default_content_type)
+            if encoding:
                 params.setdefault("ContentEncoding", encoding)
-            elif encoding:
-                guessed = _ARCHIVE_TYPES.get(encoding, "application/octet-stream")
-            params["ContentType"] = guessed or self.default_content_type
         if "ACL" not in params and self.default_acl:
             params["ACL"] = self.default_acl
         self._set_default_checksum(params)
