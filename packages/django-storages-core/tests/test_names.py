@@ -191,6 +191,19 @@ def test_the_fast_path_of_normalize_name_equals_the_full_algorithm(name: str, ma
     assert _outcome(name, max_bytes) == _outcome(_Name(name), max_bytes)
 
 
+@given(st.text(alphabet=st.characters(blacklist_characters="/\x00"), min_size=1, max_size=255))
+def test_a_temporary_name_fits_255_bytes_and_is_recognised(base: str) -> None:
+    from storages.utils import is_temporary_name, temporary_name
+
+    temp = temporary_name(f"folder/sub/{base}")
+    folder, _, temp_base = temp.rpartition("/")
+    assert folder == "folder/sub"
+    assert len(temp_base.encode("utf-8")) <= 125
+    assert is_temporary_name(temp_base)
+    assert temporary_name(f"folder/sub/{base}") != temp
+    assert not is_temporary_name(base) or base.endswith(".part")
+
+
 def test_compatibility_helpers_of_the_original_utils(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.test import override_settings
 

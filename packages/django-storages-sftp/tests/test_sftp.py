@@ -256,6 +256,22 @@ def test_write_goes_through_a_temporary_name(make_storage: Any, root: str) -> No
     assert _files_under(root) == ["doc.bin"]
 
 
+def test_a_name_of_250_bytes_is_written_through_a_temporary_name_that_fits(
+    make_storage: Any, root: str
+) -> None:
+    # The server's file system takes 255 bytes a name: the temporary name must fit too.
+    storage = make_storage()
+    name = "é" * 120 + "x" * 6 + ".bin"
+    assert len(name.encode()) == 250
+    with storage.open(name, "wb") as f:
+        f.write(b"long" * MiB)
+        (temp,) = _files_under(root)
+        assert len(temp.encode()) <= 255 and temp.endswith(".part")
+    assert storage.listdir("") == ([], [name])
+    with storage.open(name) as f:
+        assert f.read() == b"long" * MiB
+
+
 def test_open_for_write_replaces_existing_file(make_storage: Any, root: str) -> None:
     storage = make_storage()
     storage.save("same.txt", ContentFile(b"old content"))

@@ -13,6 +13,7 @@ import os
 import pathlib
 import posixpath
 import re
+import secrets
 import sys
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -29,6 +30,7 @@ __all__ = [
     "clean_name",
     "get_available_overwrite_name",
     "is_seekable",
+    "is_temporary_name",
     "join_location",
     "lookup_env",
     "normalize_name",
@@ -37,6 +39,7 @@ __all__ = [
     "safe_join",
     "setting",
     "setting_time",
+    "temporary_name",
     "to_bytes",
     "url_quote",
 ]
@@ -197,6 +200,28 @@ def join_location(location: str, name: str) -> str:
     if not name:
         return base + "/"
     return f"{base}/{name}"
+
+
+#: What :func:`temporary_name` makes: ``.<name>.<16 hex digits>.part``.
+_TEMPORARY_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
+# Bytes of the final name kept in a temporary one: with the 24 added, it fits a 255-byte limit.
+_TEMPORARY_BASE_BYTES = 100
+
+
+def temporary_name(path: str) -> str:
+    """A fresh name beside ``path`` for an upload in progress, renamed into place when complete.
+
+    It is hidden (a leading dot), recognisable by :func:`is_temporary_name` (listings leave it
+    out, clean-ups find it) and fits a 255-byte file-name limit whatever the final name's length.
+    """
+    folder, base = posixpath.split(path)
+    short = base.encode("utf-8")[:_TEMPORARY_BASE_BYTES].decode("utf-8", "ignore") or "upload"
+    return posixpath.join(folder, f".{short}.{secrets.token_hex(8)}.part")
+
+
+def is_temporary_name(base_name: str) -> bool:
+    """Whether the file name ``base_name`` (no folder) is one :func:`temporary_name` made."""
+    return _TEMPORARY_NAME.match(base_name) is not None
 
 
 def safe_join(base: str, *paths: str) -> str:

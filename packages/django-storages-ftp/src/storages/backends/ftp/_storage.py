@@ -8,8 +8,6 @@ import ftplib
 import io
 import logging
 import posixpath
-import re
-import secrets
 import socket
 import ssl
 import threading
@@ -41,14 +39,12 @@ from storages.exceptions import StorageConfigurationError
 from storages.files import StreamingFile
 from storages.options import Option, OptionSet
 from storages.pool import ConnectionPool
-from storages.utils import normalize_name, setting_time, url_quote
+from storages.utils import is_temporary_name, normalize_name, setting_time, temporary_name, url_quote
 
 logger = logging.getLogger("storages.ftp")
 
 T = TypeVar("T")
 
-#: Names of in-progress uploads: ``.<name>.<16 hex>.part`` beside the final name.
-TEMP_NAME = re.compile(r"^\..*\.[0-9a-f]{16}\.part$")
 
 #: Errors after which a connection is known or suspected to be dead. ``error_reply`` and
 #: ``error_proto`` mean an answer out of step with the question: the session cannot be trusted.
@@ -128,10 +124,8 @@ class FTPStorageFile(StreamingFile):
 
     def _upload_stream(self, stream: IO[bytes]) -> None:
         storage = self.storage
-        folder, base = posixpath.split(self.key)
-        # Short enough for a 255-byte file name limit, recognisable by TEMP_NAME.
-        short = base.encode("utf-8")[:100].decode("utf-8", "ignore")
-        temp = posixpath.join(folder, f".{short}.{secrets.token_hex(8)}.part")
+        folder = posixpath.dirname(self.key)
+        temp = temporary_name(self.key)
 
         def start(connection: Connection) -> socket.socket:
             try:
@@ -643,7 +637,7 @@ class FTPStorage(BaseStorage):
                 entry_from_facts(*parse_mlsx_line(line)) if mlsd else parse_list_line(line) for line in lines
             ]
             dirs = [e for e in entries if e is not None and e.is_dir]
-            files = [e for e in entries if e is not None and not e.is_dir and not TEMP_NAME.match(e.name)]
+            files = [e for e in entries if e is not None and not e.is_dir and not is_temporary_name(e.name)]
             return dirs, files
 
         result: tuple[list[Entry], list[Entry]] = self._run(listing)

@@ -9,8 +9,6 @@ import getpass
 import logging
 import os
 import posixpath
-import re
-import secrets
 import socket
 import stat
 import threading
@@ -39,14 +37,11 @@ from storages.exceptions import StorageConfigurationError
 from storages.files import StreamingFile
 from storages.options import Option, OptionSet
 from storages.pool import ConnectionPool
-from storages.utils import normalize_name, setting_time, url_quote
+from storages.utils import is_temporary_name, normalize_name, setting_time, temporary_name, url_quote
 
 logger = logging.getLogger("storages.sftp")
 
 T = TypeVar("T")
-
-#: Names of in-progress uploads: ``.<name>.<16 hex>.part`` beside the final name.
-_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
 
 
 def _media_url() -> Any:
@@ -101,10 +96,10 @@ class SFTPStorageFile(StreamingFile):
         if self._upload is not None:
             return self._upload
         storage = self.storage
-        folder, base = posixpath.split(self.key)
+        folder = posixpath.dirname(self.key)
 
         def start(connection: Connection) -> tuple[paramiko.SFTPFile, str]:
-            temp = posixpath.join(folder, f".{base}.{secrets.token_hex(8)}.part")
+            temp = temporary_name(self.key)
             if folder:
                 storage._makedirs(connection.sftp, folder)
             try:
@@ -738,7 +733,7 @@ class SFTPStorage(BaseStorage):
         for entry in entries:
             if entry.st_mode is not None and stat.S_ISDIR(entry.st_mode):
                 dirs.append(entry.filename)
-            elif not _TEMP_NAME.match(entry.filename):
+            elif not is_temporary_name(entry.filename):
                 files.append(entry.filename)
         return dirs, files
 
