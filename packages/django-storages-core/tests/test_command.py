@@ -191,13 +191,15 @@ def test_show_marks_options_given_in_OPTIONS_and_defaults() -> None:
     assert SECRET not in output
 
 
-def test_show_of_a_plain_django_storage_hides_secret_looking_options(tmp_path: Path) -> None:
-    config = fs(tmp_path, f"{HERE}.ReadOnlyFileSystemStorage")
+def test_show_of_a_plain_django_storage_hides_secret_looking_options() -> None:
+    # A location that fits the table: ``show`` shortens values over 70 characters, and a
+    # tmp_path can be longer than that (under pytest-xdist it is). ``show`` never touches it.
+    config = fs(Path("/srv/media"), f"{HERE}.ReadOnlyFileSystemStorage")
     config["OPTIONS"]["password"] = SECRET
     with override_settings(STORAGES={"default": config}):
         output = storages_command("show", "default")
     assert "does not declare its options" in output
-    assert f"location  {str(tmp_path)!r}" in output
+    assert "location  '/srv/media'" in output
     assert "password  ***" in output
     assert SECRET not in output
 
