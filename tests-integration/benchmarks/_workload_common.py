@@ -59,10 +59,29 @@ def rss_mb() -> float:
     return 0.0
 
 
+def release_free_memory() -> None:
+    """Give freed memory back to the system (glibc's ``malloc_trim``), so that a transfer's peak
+    RSS above its start is its own cost: without it, one that follows another in the same process
+    reuses the memory the first one freed and looks cheaper than it is."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name:
+        trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+
+
 class PeakRSS:
-    """The highest RSS while the block runs, sampled every 10 ms (``peak - base`` is the cost)."""
+    """The highest RSS while the block runs, sampled every 10 ms (``peak - base`` is the cost).
+
+    Freed memory is given back to the system first (``release_free_memory``)."""
 
     def __enter__(self) -> PeakRSS:
+        release_free_memory()
         self.base, self.peak, self.done = rss_mb(), rss_mb(), False
 
         def watch() -> None:
