@@ -203,7 +203,7 @@ def join_location(location: str, name: str) -> str:
 
 
 #: What :func:`temporary_name` makes: ``.<name>.<16 hex digits>.part``.
-_TEMPORARY_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
+_TEMPORARY_NAME = re.compile(r"\..+\.[0-9a-f]{16}\.part", re.DOTALL)
 # Bytes of the final name kept in a temporary one: with the 24 added, it fits a 255-byte limit.
 _TEMPORARY_BASE_BYTES = 100
 
@@ -221,7 +221,7 @@ def temporary_name(path: str) -> str:
 
 def is_temporary_name(base_name: str) -> bool:
     """Whether the file name ``base_name`` (no folder) is one :func:`temporary_name` made."""
-    return _TEMPORARY_NAME.match(base_name) is not None
+    return _TEMPORARY_NAME.fullmatch(base_name) is not None
 
 
 def safe_join(base: str, *paths: str) -> str:
