@@ -5,7 +5,6 @@ a call must raise within the timeout plus 2 s."""
 from __future__ import annotations
 
 import os
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from shared.testservers import free_port
 from shared.testservers.azurite import AzuriteServer
 from shared.testservers.proxy import CuttableProxy, cuttable_proxy
 from storages.backends.azure_storage import AzureStorage, AzureStorageFile
-from storages.testing import run_threads
+from storages.testing import mixed_work
 
 TIMEOUT = 2
 
@@ -221,30 +220,5 @@ def test_16_threads_for_10_seconds(azurite: AzuriteServer, proxy: CuttableProxy,
         azure_container=container_name,
         overwrite_files=True,
     )
-    deadline = time.monotonic() + 10
-    root = f"mixed-{uuid.uuid4().hex[:6]}"
-
-    def work(index: int) -> None:
-        rng = random.Random(index)
-        last: dict[str, bytes] = {}
-        while time.monotonic() < deadline:
-            name = f"{root}/t{index}/f{rng.randrange(4)}.bin"
-            action = rng.choice(("save", "save", "read", "exists", "listdir", "delete"))
-            if action == "save":
-                data = os.urandom(rng.choice((10, 5000, 70000)))
-                storage.save(name, ContentFile(data))
-                last[name] = data
-            elif action == "read" and name in last:
-                with storage.open(name) as f:
-                    assert f.read() == last[name]
-            elif action == "exists":
-                assert storage.exists(name) == (name in last)
-            elif action == "listdir":
-                files = set(storage.listdir(f"{root}/t{index}")[1])
-                assert files == {n.rsplit("/", 1)[1] for n in last}
-            elif action == "delete":
-                storage.delete(name)
-                last.pop(name, None)
-
-    run_threads(work)
+    assert mixed_work(storage, f"mixed-{uuid.uuid4().hex[:6]}", seconds=10) > 16
     assert proxy.connections_accepted <= AzureStorage.max_pool_connections

@@ -71,3 +71,30 @@ def test_a_thread_still_running_after_the_timeout_is_a_failure() -> None:
 def test_at_least_one_thread() -> None:
     with pytest.raises(ValueError, match="count=0"):
         run_threads(lambda index: None, count=0)
+
+
+def test_mixed_work_passes_on_a_storage_that_keeps_its_word() -> None:
+    import uuid
+
+    from memory_provider import MemoryStorage
+
+    from storages.testing import mixed_work
+
+    storage = MemoryStorage(bucket_name=f"mixed-{uuid.uuid4().hex}", file_overwrite=True)
+    assert mixed_work(storage, "mixed", seconds=0.5, count=4) > 4
+
+
+def test_mixed_work_fails_on_a_storage_whose_delete_is_not_seen() -> None:
+    import uuid
+
+    from memory_provider import MemoryStorage
+
+    from storages.testing import mixed_work
+
+    class Forgetful(MemoryStorage):
+        def delete(self, name: str) -> None:
+            """Deletes nothing: a later exists() or listdir() answers for the old file."""
+
+    storage = Forgetful(bucket_name=f"mixed-{uuid.uuid4().hex}", file_overwrite=True)
+    with pytest.raises(AssertionError):
+        mixed_work(storage, "mixed", seconds=2, count=4)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +13,7 @@ from django.core.files.base import ContentFile
 
 from shared.testservers import free_port, serve
 from shared.testservers.gcs import GCSServer, gcs_server
-from storages.testing import run_threads
+from storages.testing import mixed_work
 
 from .faults import FaultProxy
 
@@ -184,36 +182,6 @@ def test_wrong_credentials_give_a_clear_error_without_the_key(
 
 def test_sixteen_threads_mixed_work_for_ten_seconds(make_storage: Callable[..., Any]) -> None:
     storage = make_storage(querystring_auth=False)
-    deadline = time.monotonic() + 10
-    lock = threading.Lock()
-    last: dict[str, bytes] = {}
-
-    def work(index: int) -> None:
-        rng = random.Random(index)
-        own = f"mixed/t{index}"
-        while time.monotonic() < deadline:
-            name = f"{own}/{rng.randrange(3)}.bin"
-            action = rng.choice(["save", "save", "read", "exists", "listdir", "delete"])
-            if action == "save":
-                payload = os.urandom(rng.randrange(1, 4096))
-                storage.save(name, ContentFile(payload))
-                with lock:
-                    last[name] = payload
-            elif action == "read" and name in last:
-                with storage.open(name) as f:
-                    assert f.read() == last[name]
-            elif action == "exists":
-                assert storage.exists(name) == (name in last)
-            elif action == "listdir":
-                listed = sorted(storage.listdir(own)[1])
-                with lock:  # other threads change ``last`` meanwhile: read it under the lock
-                    expected = sorted(n.rsplit("/", 1)[1] for n in last if n.startswith(own + "/"))
-                assert listed == expected
-            elif action == "delete":
-                storage.delete(name)
-                with lock:
-                    last.pop(name, None)
-
-    run_threads(work)
+    assert mixed_work(storage, "mixed", seconds=10) > 16
     pool = storage.http.get_adapter(storage.api_base).poolmanager
     assert all(len(p.pool.queue) <= 32 for p in pool.pools._container.values())

@@ -5,6 +5,6 @@ Install with the ``testing`` extra: ``pip install "django-storages-core[testing]
 
 from storages.testing.conformance import StorageConformanceTests
 from storages.testing.django_settings import configure_django
-from storages.testing.threads import run_threads
+from storages.testing.threads import mixed_work, run_threads
 
-__all__ = ["StorageConformanceTests", "configure_django", "run_threads"]
+__all__ = ["StorageConformanceTests", "configure_django", "mixed_work", "run_threads"]

@@ -16,13 +16,18 @@ raised. :func:`run_threads` does the starting, joining and reporting once::
 
 from __future__ import annotations
 
+import os
+import random
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["run_threads"]
+if TYPE_CHECKING:
+    from django.core.files.storage import Storage
+
+__all__ = ["mixed_work", "run_threads"]
 
 T = TypeVar("T")
 
@@ -72,3 +77,51 @@ def run_threads(work: Callable[[int], T], count: int = 16, timeout: float = 60.0
             first.add_note(f"thread {index} of {count} also raised:\n{formatted}")
         raise first
     return [results[index] for index in range(count)]
+
+
+def mixed_work(
+    storage: Storage,
+    root: str,
+    seconds: float = 10.0,
+    count: int = 16,
+    sizes: Sequence[int] = (10, 5000, 70000),
+) -> int:
+    """``count`` threads share ``storage`` for ``seconds``, each saving, reading, checking,
+    listing and deleting a few files of its own folder below ``root`` in a random (seeded) order,
+    and checking every answer against what it wrote last. Returns the number of operations.
+
+    Each thread's folder is its own, so every answer is exact: a read returns the last bytes
+    saved under the name, ``exists()`` and ``listdir()`` see exactly the saved, undeleted files.
+    The storage must overwrite (a save under a taken name keeps the name).
+    """
+    from django.core.files.base import ContentFile
+
+    deadline = time.monotonic() + seconds
+
+    def work(index: int) -> int:
+        rng = random.Random(index)
+        folder = f"{root}/t{index}"
+        last: dict[str, bytes] = {}
+        done = 0
+        while time.monotonic() < deadline:
+            name = f"{folder}/f{rng.randrange(4)}.bin"
+            action = rng.choice(("save", "save", "read", "exists", "listdir", "delete"))
+            if action == "save":
+                data = os.urandom(rng.choice(sizes))
+                assert storage.save(name, ContentFile(data)) == name, "the storage must overwrite"
+                last[name] = data
+            elif action == "read" and name in last:
+                with storage.open(name, "rb") as f:
+                    assert f.read() == last[name], f"{name}: not the bytes saved last"
+            elif action == "exists":
+                assert storage.exists(name) == (name in last), name
+            elif action == "listdir":
+                files = set(storage.listdir(folder)[1])
+                assert files == {n.rsplit("/", 1)[1] for n in last}, folder
+            elif action == "delete":
+                storage.delete(name)
+                last.pop(name, None)
+            done += 1
+        return done
+
+    return sum(run_threads(work, count=count, timeout=seconds + 50))
